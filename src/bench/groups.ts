@@ -1,0 +1,9 @@
+/**
+ * The benchmark groups `npm run bench` runs, in order. Add a group by importing it here and
+ * appending it to `groups`.
+ */
+import { desGroup } from './des.js';
+import type { BenchGroup } from './types.js';
+
+/** Every benchmark group, in the order they run. */
+export const groups: BenchGroup[] = [desGroup];

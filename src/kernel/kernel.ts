@@ -1,0 +1,1189 @@
+/**
+ * The simulated machine: clock, event heap, CPUs, tasks, memory, and the step loop.
+ *
+ * A run is a sequence of steps. Before each step every CPU is stopped in front of a visible
+ * operation (or idle, or busy with a cost, or spinning on a held lock); the kernel collects
+ * the enabled actions — those operations, store-buffer drains, interrupts waiting to be taken
+ * and, in untimed runs, the next timed event — and asks the Chooser to pick one when there is
+ * more than one. Executing it runs that context on through its local work up to its next
+ * visible operation. Simulated time advances only through `cpu()` costs, timers and device
+ * latencies (timed runs), or as timed events are picked (untimed runs, for exploration).
+ *
+ * Contents: `KernelConfig` and its defaults, `Kernel` (cells, spinlocks, spawn, timers,
+ * interrupts, the run loop, the scheduler core `schedule`/`try_to_wake_up`), `RunResult`.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { TraceEvent, TraceKind, TracePayloads } from '../trace/events.js';
+import { Cell } from './cell.js';
+import type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from './chooser.js';
+import { RecordingChooser, seeded } from './chooser.js';
+import { Cpu, type IrqRequest } from './cpu.js';
+import { current as cur } from './current.js';
+import { EventHeap } from './heap.js';
+import { LockValidator } from './lockdep.js';
+import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
+import { type KernelCode, type LockOp, OP, type Op } from './ops.js';
+import { Spinlock } from './spinlock.js';
+import { Context, type SpawnOptions, stateName, TASK_INTERRUPTIBLE, TASK_RUNNING, Task } from './task.js';
+import type { Violation, ViolationKind } from './violation.js';
+
+/** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
+export type WakeSemantics = '2.4-aio' | 'modern';
+
+/** Kernel configuration. */
+export interface KernelConfig {
+  /** Number of CPUs. */
+  readonly cpus: number;
+  /** Memory model. */
+  readonly memoryModel: MemoryModel;
+  /** Wait-queue callback semantics. */
+  readonly wakeSemantics: WakeSemantics;
+  /**
+   * Timed runs order CPUs by their costs and fire events at their times (the Chooser breaks
+   * ties); untimed runs let any ready CPU step next and treat the next timed event as one more
+   * choice (for exploration).
+   */
+  readonly timed: boolean;
+  /** Record trace events. */
+  readonly trace: boolean;
+  /** Run the lock validator. */
+  readonly lockdep: boolean;
+  /** CPU that takes interrupts, or -1 to let the Chooser place each one. */
+  readonly irqAffinity: number;
+  /** Cost of a context switch in timed runs (ns). */
+  readonly switchNs: number;
+}
+
+/** Defaults: 2 CPUs, sequential consistency, timed, tracing on. */
+export const DEFAULT_KERNEL_CONFIG: KernelConfig = Object.freeze({
+  cpus: 2,
+  memoryModel: 'sc',
+  wakeSemantics: '2.4-aio',
+  timed: true,
+  trace: true,
+  lockdep: true,
+  irqAffinity: 0,
+  switchNs: 0,
+});
+
+/** Options for `Kernel.run`. */
+export interface RunOptions {
+  /** Stop when simulated time would pass this (ns). */
+  until?: number;
+  /** Stop after this many steps. */
+  maxSteps?: number;
+}
+
+/** How a run ended. */
+export type RunStatus = 'done' | 'hang' | 'max-steps' | 'until' | 'violation';
+
+/** The outcome of `Kernel.run`. */
+export interface RunResult {
+  readonly status: RunStatus;
+  readonly steps: number;
+  readonly simTimeNs: number;
+  readonly violations: readonly Violation[];
+  readonly choices: readonly number[];
+}
+
+/** A timed event on the heap. */
+class Timed {
+  cancelled = false;
+  readonly kind: 'cpu' | 'call' | 'irq';
+  readonly cpu: number;
+  readonly fn: (() => void) | null;
+  readonly label: string;
+  readonly background: boolean;
+  constructor(
+    kind: 'cpu' | 'call' | 'irq',
+    cpu: number,
+    fn: (() => void) | null,
+    label: string,
+    background: boolean,
+  ) {
+    this.kind = kind;
+    this.cpu = cpu;
+    this.fn = fn;
+    this.label = label;
+    this.background = background;
+  }
+}
+
+/** A handle to a pending timed event, for cancellation. */
+export interface TimerHandle {
+  readonly cancel: () => boolean;
+  readonly pending: () => boolean;
+}
+
+const DRAIN_ACTOR_BASE = -1_000_000;
+const IRQ_ACTOR_BASE = -2_000_000;
+const TIMER_ACTOR = -3_000_000;
+
+/** An enabled action. */
+interface Action {
+  info: ActionInfo;
+  run: () => void;
+}
+
+/** Thrown out of the step loop to stop a run (a violation that ends it). */
+class StopRun {
+  readonly status: RunStatus;
+  constructor(status: RunStatus) {
+    this.status = status;
+  }
+}
+
+export class Kernel {
+  readonly config: KernelConfig;
+  /** Simulated time, integer nanoseconds. */
+  now = 0;
+  /** Steps executed. */
+  steps = 0;
+  readonly cpus: Cpu[];
+  readonly tasks: Task[] = [];
+  readonly cells: Cell[] = [];
+  readonly mem: MemorySystem;
+  readonly lockdep: LockValidator = new LockValidator();
+  readonly violations: Violation[] = [];
+  /** Trace events are emitted here as 'trace'. */
+  readonly events: EventEmitter<{ trace: [TraceEvent] }> = new EventEmitter();
+  /** Counters any subsystem may add to; reported as `stats`. */
+  readonly stats: Record<string, number> = {};
+  /** Checks run after every step; a returned string is an invariant violation. */
+  readonly stepChecks: (() => string | undefined)[] = [];
+  tracing: boolean;
+
+  private readonly chooser: RecordingChooser;
+  private readonly heap = new EventHeap<Timed>();
+  private fgEvents = 0;
+  private nextObj = 1;
+  private nextPid = 1;
+  private live = 0;
+  private lastCpu = -1;
+  private stopStatus: RunStatus | null = null;
+  private readonly actions: Action[] = [];
+  private readonly infos: ActionInfo[] = [];
+  private readonly drainIdx: number[] = [];
+  private readonly point: { actions: ActionInfo[]; continues: boolean };
+  private irqSeq = 0;
+
+  constructor(config: Partial<KernelConfig> = {}, chooser: Chooser = seeded(1)) {
+    const c: KernelConfig = { ...DEFAULT_KERNEL_CONFIG, ...config };
+    if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > 64) {
+      throw new Error(`KernelConfig.cpus must be an integer from 1 to 64, got ${c.cpus}`);
+    }
+    if (!['sc', 'tso', 'pso', 'invq'].includes(c.memoryModel)) {
+      throw new Error(`KernelConfig.memoryModel must be sc, tso, pso or invq, got '${c.memoryModel}'`);
+    }
+    if (c.irqAffinity >= c.cpus) throw new Error(`KernelConfig.irqAffinity ${c.irqAffinity} is not a CPU`);
+    this.config = Object.freeze(c);
+    this.tracing = c.trace;
+    this.chooser = new RecordingChooser(chooser);
+    this.cpus = Array.from({ length: c.cpus }, (_, i) => new Cpu(i));
+    this.mem = new MemorySystem(c.memoryModel, c.cpus);
+    this.point = { actions: this.infos, continues: false };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Objects
+
+  /** A fresh object id (for `atomic()` sections and other racing objects). */
+  newObjectId(): number {
+    return this.nextObj++;
+  }
+
+  /** A shared cell with an initial value. */
+  cell(name: string, value = 0): Cell {
+    if (!Number.isFinite(value)) throw new Error(`cell '${name}': initial value must be a finite number`);
+    const c = new Cell(this.nextObj++, name, value);
+    this.cells.push(c);
+    return c;
+  }
+
+  /** A spinlock, in lock class `lockClass` (default: its name). */
+  spinlock(name: string, lockClass = name): Spinlock {
+    return new Spinlock(this.cell(`${name}.locked`, 0), name, lockClass);
+  }
+
+  /** The choices taken so far in this run. */
+  get choices(): readonly number[] {
+    return this.chooser.choices;
+  }
+
+  /** Asks the Chooser (only when n > 1; a forced move records nothing). */
+  choose(n: number, why: ChoiceWhy, point?: ChoicePoint): number {
+    if (n <= 1) return 0;
+    return this.chooser.choose(n, why, point);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Tracing
+
+  /** Emits a trace event from the current CPU and context (when tracing). */
+  emit<K extends TraceKind>(kind: K, payload: TracePayloads[K]): void {
+    if (!this.tracing) return;
+    const cpu = cur.cpu;
+    const ctx = cpu === null ? null : cpu.top();
+    const ev = {
+      step: this.steps,
+      t: this.now,
+      cpu: cpu === null ? -1 : cpu.id,
+      pid: ctx !== null && ctx.kind === 'task' ? ctx.id : -1,
+      kind,
+      ...payload,
+    } as TraceEvent;
+    this.events.emit('trace', ev);
+  }
+
+  /** Adds `n` to the counter `name` in `stats`. */
+  count(name: string, n = 1): void {
+    this.stats[name] = (this.stats[name] ?? 0) + n;
+  }
+
+  /** Records a violation; kinds other than lock-validator stop the run. */
+  violation(kind: ViolationKind, message: string): void {
+    this.violations.push({ kind, message, step: this.steps });
+    this.emit('violation', { kind, message });
+    if (kind !== 'lock-validator' && this.stopStatus === null) this.stopStatus = 'violation';
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Tasks
+
+  /**
+   * Creates a task running `code` and makes it runnable. `code` is a generator function (called
+   * with the new task) or a generator.
+   */
+  spawn(
+    name: string,
+    code: ((task: Task) => KernelCode<unknown>) | KernelCode<unknown>,
+    opts: SpawnOptions = {},
+  ): Task {
+    if (
+      opts.cpu !== undefined &&
+      (!Number.isInteger(opts.cpu) || opts.cpu < 0 || opts.cpu >= this.cpus.length)
+    ) {
+      throw new Error(
+        `spawn('${name}'): cpu ${opts.cpu} does not exist (the kernel has ${this.cpus.length} CPUs)`,
+      );
+    }
+    const pid = this.nextPid++;
+    const state = this.cell(`${name}.state`, TASK_RUNNING);
+    const placeholder = (function* () {})() as KernelCode<unknown>;
+    const t = new Task(pid, name, placeholder, state, opts);
+    t.gen = typeof code === 'function' ? code(t) : code;
+    this.tasks.push(t);
+    if (!t.daemon) this.live++;
+    const target = opts.cpu ?? this.placeCpu(t);
+    this.emit('task.new', { task: pid, name, onCpu: target });
+    this.enqueue(t, this.cpus[target]!);
+    return t;
+  }
+
+  /** Looks a task up by pid. */
+  task(pid: number): Task | undefined {
+    return this.tasks.find((t) => t.id === pid);
+  }
+
+  /** The task running on the current CPU (null in interrupt context or outside a step). */
+  get current(): Task | null {
+    return cur.task;
+  }
+
+  private placeCpu(t: Task): number {
+    if (t.pinned >= 0) return t.pinned;
+    const last = t.cpu;
+    if (last !== null && last.task === null && last.runqueue.length === 0) return last.id;
+    for (const c of this.cpus)
+      if (c.task === null && c.runqueue.length === 0 && c.stack.length === 0) return c.id;
+    if (last !== null) return last.id;
+    let best = this.cpus[0]!;
+    for (const c of this.cpus) if (c.runqueue.length < best.runqueue.length) best = c;
+    return best.id;
+  }
+
+  private enqueue(t: Task, cpu: Cpu): void {
+    t.cpu = cpu;
+    t.queued = true;
+    cpu.runqueue.push(t);
+    if (cpu.task === null && cpu.stack.length === 0) this.refill(cpu);
+  }
+
+  /** An idle CPU takes the next runnable task (its own queue first, then steals). */
+  private refill(cpu: Cpu): void {
+    if (cpu.task !== null || cpu.stack.length > 0) return;
+    let next = cpu.runqueue.shift();
+    if (next === undefined) {
+      for (const other of this.cpus) {
+        if (other === cpu) continue;
+        const q = other.runqueue;
+        const i = q.findIndex((t) => t.pinned < 0);
+        if (i >= 0) {
+          next = q.splice(i, 1)[0]!;
+          this.emit('sched.migrate', { task: next.id, from: other.id, to: cpu.id });
+          break;
+        }
+      }
+    }
+    if (next === undefined) return;
+    this.switchTo(cpu, next, -1, 'TASK_RUNNING');
+  }
+
+  private switchTo(cpu: Cpu, next: Task, prev: number, prevState: string): void {
+    next.queued = false;
+    next.cpu = cpu;
+    cpu.task = next;
+    cpu.stack.push(next);
+    next.switches++;
+    this.count('contextSwitches');
+    const save = cur.cpu;
+    cur.cpu = cpu;
+    this.emit('sched.switch', { prev, next: next.id, prevState });
+    cur.cpu = save;
+    if (this.config.timed && this.config.switchNs > 0) {
+      this.startCost(cpu, this.config.switchNs);
+      return;
+    }
+    this.advance(next, undefined);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Timed events, timers and interrupts
+
+  /**
+   * Calls `fn` (plain code, outside any CPU) at `now + delay`. `background` events (periodic
+   * daemons) do not keep a run alive, nor count as something that could end a hang.
+   */
+  after(delay: number, label: string, fn: () => void, background = false): TimerHandle {
+    if (!Number.isInteger(delay) || delay < 0)
+      throw new Error(`after(${delay}, '${label}'): delay must be a non-negative integer (ns)`);
+    const ev = new Timed('call', -1, fn, label, background);
+    return this.push(this.now + delay, ev);
+  }
+
+  private push(time: number, ev: Timed): TimerHandle {
+    this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
+    if (!ev.background) this.fgEvents++;
+    return {
+      cancel: () => {
+        if (ev.cancelled) return false;
+        ev.cancelled = true;
+        if (!ev.background) this.fgEvents--;
+        return true;
+      },
+      pending: () => !ev.cancelled,
+    };
+  }
+
+  /**
+   * Raises an interrupt: `handler` runs in interrupt context on the target CPU (the configured
+   * affinity, or one the Chooser picks), as soon as that CPU has interrupts enabled.
+   */
+  raise_irq(name: string, handler: () => KernelCode<unknown>, cpu?: number): void {
+    let target = cpu ?? this.config.irqAffinity;
+    if (target < 0) target = this.choose(this.cpus.length, 'irq');
+    const c = this.cpus[target];
+    if (c === undefined) throw new Error(`raise_irq('${name}'): CPU ${target} does not exist`);
+    c.pendingIrqs.push({ name, handler });
+    this.emit('irq.raise', { irq: name, target });
+    if (this.config.timed) this.maybeTakeIrq(c);
+  }
+
+  private maybeTakeIrq(c: Cpu): void {
+    if (c.irqsOff || c.busy || c.pendingIrqs.length === 0) return;
+    const top = c.top();
+    if (top !== null && top.kind === 'irq') return; // no nesting
+    this.takeIrq(c);
+  }
+
+  private takeIrq(c: Cpu): void {
+    const req = c.pendingIrqs.shift() as IrqRequest;
+    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, `irq:${req.name}`, 'irq', req.handler());
+    ctx.cpu = c;
+    c.stack.push(ctx);
+    c.irqsOff = true;
+    const save = cur.cpu;
+    cur.cpu = c;
+    this.emit('irq.enter', { irq: req.name });
+    cur.cpu = save;
+    this.advance(ctx, undefined);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Running contexts
+
+  /**
+   * Resumes `ctx` with `value` and runs it on through local operations up to its next visible
+   * operation (left in `ctx.pending`), a cost, or its end.
+   */
+  private advance(ctx: Context, value: unknown): void {
+    const cpu = ctx.cpu!;
+    const saveCpu = cur.cpu;
+    const saveTask = cur.task;
+    const saveCtx = cur.ctx;
+    cur.cpu = cpu;
+    cur.task = cpu.task;
+    cur.ctx = ctx;
+    cur.kernel = this;
+    try {
+      const gen = ctx.gen;
+      for (;;) {
+        let r: IteratorResult<Op, unknown>;
+        try {
+          r = gen.next(value);
+        } catch (e) {
+          throw this.wrapError(ctx, e);
+        }
+        if (r.done === true) {
+          this.finish(ctx, r.value);
+          return;
+        }
+        const op = r.value;
+        value = undefined;
+        switch (op.code) {
+          case OP.COST: {
+            const ns = op.ns;
+            if (ctx.kind === 'task') (ctx as Task).cpuNs += ns;
+            cpu.busyNs += ns;
+            if (this.config.timed && ns > 0) {
+              this.startCost(cpu, ns);
+              return;
+            }
+            continue;
+          }
+          case OP.STORE:
+            if (this.config.memoryModel === 'sc') break;
+            this.bufferStore(cpu, op.cell, op.value, op.how === 'smp_store_release', op.how);
+            continue;
+          case OP.FENCE:
+            if (this.fenceLocal(cpu, op.kind)) continue;
+            break;
+          case OP.UNLOCK:
+            if (this.config.memoryModel === 'sc') break;
+            this.unlock(ctx, cpu, op.lock, op.flavour);
+            continue;
+          case OP.IRQ:
+            value = this.irqOp(cpu, op.action, op.flags);
+            continue;
+          case OP.NOTE:
+            this.emit('note', { text: op.text });
+            continue;
+          case OP.LOCK:
+            this.lockPending(ctx, cpu, op);
+            break;
+          default:
+            break;
+        }
+        ctx.pending = op;
+        this.describe(ctx, op);
+        return;
+      }
+    } finally {
+      cur.cpu = saveCpu;
+      cur.task = saveTask;
+      cur.ctx = saveCtx;
+    }
+  }
+
+  private wrapError(ctx: Context, e: unknown): Error {
+    const msg = e instanceof Error ? e.message : String(e);
+    const err = new Error(
+      `${ctx.kind === 'task' ? `task '${ctx.name}' (pid ${ctx.id})` : `interrupt handler '${ctx.name}'`} threw at step ${this.steps}: ${msg}`,
+    );
+    if (e instanceof Error && e.stack !== undefined) err.stack = `${err.message}\n${e.stack}`;
+    return err;
+  }
+
+  private startCost(cpu: Cpu, ns: number): void {
+    cpu.busy = true;
+    this.push(this.now + ns, new Timed('cpu', cpu.id, null, 'cost', false));
+    if (this.tracing) {
+      const save = cur.cpu;
+      cur.cpu = cpu;
+      this.emit('cpu.cost', { ns });
+      cur.cpu = save;
+    }
+  }
+
+  private finish(ctx: Context, result: unknown): void {
+    const cpu = ctx.cpu!;
+    ctx.pending = null;
+    if (ctx.kind === 'task') this.emit('task.exit', { task: ctx.id, name: ctx.name });
+    cpu.stack.pop();
+    if (ctx.held.length > 0) {
+      this.violation(
+        'lock-validator',
+        `${ctx.name} ended holding ${ctx.held.map((l) => `'${l.name}'`).join(', ')} (taken at step ${ctx.held[0]!.since})`,
+      );
+    }
+    if (ctx.kind === 'irq') {
+      this.emit('irq.exit', { irq: ctx.name.slice(4) });
+      cpu.irqsOff = false;
+      if (cpu.stack.length === 0) {
+        this.refill(cpu);
+      } else if (this.config.timed) {
+        this.maybeTakeIrq(cpu);
+      }
+      return;
+    }
+    const t = ctx as Task;
+    t.exited = true;
+    t.result = result;
+    t.state.value = 8;
+    if (!t.daemon) this.live--;
+    cpu.task = null;
+    this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_ZOMBIE' });
+    this.refill(cpu);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Memory operations
+
+  private bufferStore(cpu: Cpu, cell: Cell, value: number, release: boolean, how: string): void {
+    const sb = cpu.sb;
+    if (release) sb.epoch++;
+    sb.entries.push({ cell, value, epoch: sb.epoch });
+    this.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
+  }
+
+  /** Executes a fence if it is local now; returns false if it must wait for the store buffer. */
+  private fenceLocal(cpu: Cpu, kind: string): boolean {
+    const model = this.config.memoryModel;
+    if (kind === 'barrier') return true;
+    if (kind === 'smp_wmb') {
+      if (model === 'pso' || model === 'invq') cpu.sb.epoch++;
+      this.emit('mem.fence', { op: kind });
+      return true;
+    }
+    if (kind === 'smp_rmb') {
+      if (model === 'invq') this.mem.flush(cpu.id);
+      this.emit('mem.fence', { op: kind });
+      return true;
+    }
+    // smp_mb
+    if (cpu.sb.entries.length > 0) return false;
+    if (model === 'invq') this.mem.flush(cpu.id);
+    this.emit('mem.fence', { op: kind });
+    return true;
+  }
+
+  private load(cpu: Cpu, cell: Cell, how: string): number {
+    const model = this.config.memoryModel;
+    const buffered = model === 'sc' ? undefined : cpu.sb.lookup(cell);
+    let value: number;
+    let from: 'memory' | 'buffer' | 'stale' = 'memory';
+    if (buffered !== undefined) {
+      value = buffered;
+      from = 'buffer';
+    } else if (model === 'invq') {
+      const lo = this.mem.staleRange(cpu.id, cell);
+      const n = cell.hist.length - lo;
+      const idx = lo + (n > 1 ? this.choose(n, 'load') : 0);
+      cell.seen[cpu.id] = idx;
+      value = cell.hist[idx]!;
+      if (idx < cell.hist.length - 1) from = 'stale';
+    } else {
+      value = cell.value;
+    }
+    if (how === 'smp_load_acquire' && model === 'invq') this.mem.flush(cpu.id);
+    this.emit('mem.load', { cell: cell.name, value, from, op: how });
+    return value;
+  }
+
+  private drain(cpu: Cpu, idx: number): void {
+    const e = cpu.sb.entries.splice(idx, 1)[0] as SbEntry;
+    this.mem.commit(cpu.id, e.cell, e.value);
+    const save = cur.cpu;
+    cur.cpu = cpu;
+    this.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
+    cur.cpu = save;
+  }
+
+  private irqOp(cpu: Cpu, action: string, flags: number): number {
+    switch (action) {
+      case 'disable':
+        cpu.irqsOff = true;
+        this.emit('irq.disable', {});
+        return 0;
+      case 'enable':
+        cpu.irqsOff = false;
+        this.emit('irq.enable', {});
+        return 0;
+      case 'save': {
+        const f = cpu.irqsOff ? 1 : 0;
+        cpu.irqsOff = true;
+        this.emit('irq.disable', {});
+        return f;
+      }
+      case 'restore':
+        cpu.irqsOff = flags !== 0;
+        if (!cpu.irqsOff) this.emit('irq.enable', {});
+        return 0;
+      case 'bh_disable':
+        cpu.bhOff++;
+        return 0;
+      case 'bh_enable':
+        if (cpu.bhOff === 0) throw new Error('local_bh_enable() without a matching local_bh_disable()');
+        cpu.bhOff--;
+        return 0;
+      default:
+        throw new Error(`unknown irq op ${action}`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Spinlocks
+
+  private lockPending(ctx: Context, cpu: Cpu, op: LockOp): void {
+    const lock = op.lock;
+    ctx.irqFlags = cpu.irqsOff ? 1 : 0;
+    if (op.flavour === 'spin_lock_irqsave' || op.flavour === 'spin_lock_irq') {
+      cpu.irqsOff = true;
+    } else if (op.flavour === 'spin_lock_bh') {
+      cpu.bhOff++;
+    }
+    if (lock.owner === ctx) {
+      this.lockdep.acquire(
+        lock.lockClass,
+        ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
+        { task: ctx.name, step: this.steps },
+        ctx.kind === 'irq',
+        !cpu.irqsOff,
+      );
+      this.violations.push(...this.lockdep.violations.splice(0));
+    }
+    if (lock.cell.value !== 0 && lock.owner !== null) {
+      cpu.spinning = lock;
+      this.emit('lock.spin', { lock: lock.name, holder: lock.owner.id });
+    }
+  }
+
+  private acquire(ctx: Context, cpu: Cpu, lock: Spinlock, kind: string): void {
+    cpu.spinning = null;
+    if (this.config.lockdep && lock.owner !== ctx) {
+      this.lockdep.acquire(
+        lock.lockClass,
+        ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
+        { task: ctx.name, step: this.steps },
+        ctx.kind === 'irq',
+        ctx.irqFlags === 0,
+      );
+      if (this.lockdep.violations.length > 0) {
+        for (const v of this.lockdep.violations.splice(0)) {
+          this.violations.push(v);
+          this.emit('violation', { kind: v.kind, message: v.message });
+        }
+      }
+    }
+    this.mem.commit(cpu.id, lock.cell, 1);
+    if (this.config.memoryModel === 'invq') this.mem.flush(cpu.id);
+    lock.owner = ctx;
+    lock.since = this.steps;
+    if (kind === 'spin_lock_irqsave' || kind === 'spin_lock_irq') lock.savedFlags = ctx.irqFlags;
+    ctx.held.push(lock);
+    this.emit('lock.acquire', { lock: lock.name, kind });
+  }
+
+  private unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
+    if (lock.owner !== ctx) {
+      throw new Error(
+        `${ctx.name} unlocks '${lock.name}' which it does not hold (${lock.owner === null ? 'it is free' : `held by ${lock.owner.name}`})`,
+      );
+    }
+    const i = ctx.held.lastIndexOf(lock);
+    ctx.held.splice(i, 1);
+    lock.owner = null;
+    if (this.config.memoryModel === 'sc') {
+      this.mem.commit(cpu.id, lock.cell, 0);
+      this.emit('mem.store', { cell: lock.cell.name, value: 0, buffered: false, op: 'spin_unlock' });
+    } else {
+      this.bufferStore(cpu, lock.cell, 0, true, 'spin_unlock');
+    }
+    this.emit('lock.release', { lock: lock.name, kind: flavour });
+    if (flavour === 'spin_lock_irqsave') {
+      cpu.irqsOff = lock.savedFlags !== 0;
+    } else if (flavour === 'spin_lock_irq') {
+      cpu.irqsOff = false;
+    } else if (flavour === 'spin_lock_bh') {
+      cpu.bhOff--;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The scheduler core
+
+  /** schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts). */
+  private schedule(t: Task, cpu: Cpu, on: string): void {
+    if (t.held.length > 0 && this.config.lockdep) {
+      this.lockdep.sleepWithLocks(
+        t.name,
+        t.held.map((l) => l.name),
+        this.steps,
+      );
+      for (const v of this.lockdep.violations.splice(0)) {
+        this.violations.push(v);
+        this.emit('violation', { kind: v.kind, message: v.message });
+      }
+    }
+    let state = t.state.value;
+    if (state === TASK_INTERRUPTIBLE && t.sigpending) {
+      state = TASK_RUNNING;
+      this.mem.commit(cpu.id, t.state, TASK_RUNNING);
+    }
+    if (state !== TASK_RUNNING) {
+      t.sleeping = true;
+      t.waitingOn = on;
+      t.sleepSince = this.steps;
+      this.emit('sched.sleep', { task: t.id, state: stateName(state), on });
+      this.emit('sched.switch', { prev: t.id, next: -1, prevState: stateName(state) });
+      cpu.stack.pop();
+      cpu.task = null;
+      this.refill(cpu);
+      return;
+    }
+    if (cpu.runqueue.length > 0) {
+      // Give the CPU to the next runnable task; we go to the back of the queue.
+      cpu.stack.pop();
+      cpu.task = null;
+      t.queued = true;
+      cpu.runqueue.push(t);
+      const next = cpu.runqueue.shift()!;
+      if (next === t) {
+        t.queued = false;
+        cpu.task = t;
+        cpu.stack.push(t);
+        this.advance(t, undefined);
+        return;
+      }
+      this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_RUNNING' });
+      this.switchTo(cpu, next, t.id, 'TASK_RUNNING');
+      return;
+    }
+    this.advance(t, undefined);
+  }
+
+  /** try_to_wake_up(): 1 if `t` was in a state of `mask` and is now TASK_RUNNING. */
+  try_to_wake_up(t: Task, mask: number): number {
+    if (t.exited) return 0;
+    const state = t.state.value;
+    if ((state & mask) === 0) {
+      this.emit('sched.wakeup', { task: t.id, woken: false });
+      return 0;
+    }
+    const cpu = cur.cpu;
+    this.mem.commit(cpu === null ? 0 : cpu.id, t.state, TASK_RUNNING);
+    this.emit('sched.wakeup', { task: t.id, woken: true });
+    this.count('wakeups');
+    if (t.sleeping) {
+      t.sleeping = false;
+      t.waitingOn = '';
+      t.sleepSince = -1;
+      this.enqueue(t, this.cpus[this.placeCpu(t)]!);
+    }
+    return 1;
+  }
+
+  /** Makes a pending signal visible to `t`, waking it from an interruptible sleep. */
+  send_signal(t: Task): void {
+    t.sigpending = true;
+    if (t.sleeping && t.state.value === TASK_INTERRUPTIBLE) this.try_to_wake_up(t, TASK_INTERRUPTIBLE);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The step loop
+
+  /** Describes `ctx`'s pending op for the Chooser. */
+  private describe(ctx: Context, op: Op): void {
+    const a = ctx.action;
+    a.cpu = ctx.cpu!.id;
+    a.sched = false;
+    a.global = false;
+    a.write = true;
+    a.obj = -1;
+    switch (op.code) {
+      case OP.LOAD:
+        a.obj = op.cell.id;
+        a.write = false;
+        a.label = `load ${op.cell.name}`;
+        break;
+      case OP.STORE:
+        a.obj = op.cell.id;
+        a.label = `store ${op.cell.name}`;
+        break;
+      case OP.RMW:
+        a.obj = op.cell.id;
+        a.label = `${op.name} ${op.cell.name}`;
+        break;
+      case OP.LOCK:
+      case OP.TRYLOCK:
+      case OP.UNLOCK:
+        a.obj = op.lock.cell.id;
+        a.label = `${op.code === OP.UNLOCK ? 'unlock' : 'lock'} ${op.lock.name}`;
+        break;
+      case OP.FENCE:
+        a.write = false;
+        a.label = op.kind;
+        break;
+      case OP.SCHEDULE:
+        a.sched = true;
+        a.obj = (ctx as Task).state?.id ?? -1;
+        a.label = 'schedule';
+        break;
+      case OP.WAKE:
+        a.sched = true;
+        a.obj = op.task.state.id;
+        a.label = `wake ${op.task.name}`;
+        break;
+      case OP.ATOMIC:
+        a.obj = op.obj;
+        a.write = op.write;
+        a.sched = op.sched === true;
+        a.label = op.label;
+        break;
+      default:
+        a.label = 'op';
+    }
+  }
+
+  /** Whether `ctx`'s pending op can execute now. */
+  private enabled(ctx: Context, cpu: Cpu): boolean {
+    const op = ctx.pending!;
+    const sbEmpty = cpu.sb.entries.length === 0;
+    switch (op.code) {
+      case OP.LOCK:
+        return op.lock.cell.value === 0 && sbEmpty;
+      case OP.TRYLOCK:
+      case OP.RMW:
+      case OP.FENCE:
+      case OP.SCHEDULE:
+      case OP.WAKE:
+        return sbEmpty;
+      default:
+        return true;
+    }
+  }
+
+  /** Executes `ctx`'s pending op and runs it on to its next visible op. */
+  private execute(ctx: Context): void {
+    const op = ctx.pending!;
+    const cpu = ctx.cpu!;
+    ctx.pending = null;
+    const save = cur.cpu;
+    const saveTask = cur.task;
+    cur.cpu = cpu;
+    cur.task = cpu.task;
+    let value: unknown;
+    try {
+      switch (op.code) {
+        case OP.LOAD:
+          value = this.load(cpu, op.cell, op.how);
+          break;
+        case OP.STORE:
+          this.mem.commit(cpu.id, op.cell, op.value);
+          this.emit('mem.store', { cell: op.cell.name, value: op.value, buffered: false, op: op.how });
+          break;
+        case OP.RMW: {
+          const old = op.cell.value;
+          const nv = op.fn(old);
+          if (nv !== old || op.name !== 'cmpxchg') this.mem.commit(cpu.id, op.cell, nv);
+          if (this.config.memoryModel === 'invq') {
+            op.cell.seen[cpu.id] = op.cell.hist.length - 1;
+            if (op.ordered) this.mem.flush(cpu.id);
+          }
+          this.emit('mem.rmw', { cell: op.cell.name, old, value: nv, op: op.name });
+          value = op.ret === 'old' ? old : nv;
+          break;
+        }
+        case OP.FENCE:
+          this.fenceLocal(cpu, op.kind);
+          break;
+        case OP.LOCK:
+          this.acquire(ctx, cpu, op.lock, op.flavour);
+          break;
+        case OP.TRYLOCK:
+          if (op.lock.cell.value === 0) {
+            this.acquire(ctx, cpu, op.lock, 'spin_trylock');
+            value = 1;
+          } else {
+            this.emit('mem.rmw', { cell: op.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
+            value = 0;
+          }
+          break;
+        case OP.UNLOCK:
+          this.unlock(ctx, cpu, op.lock, op.flavour);
+          break;
+        case OP.SCHEDULE:
+          if (ctx.kind !== 'task') {
+            this.violation(
+              'bug',
+              `scheduling while atomic: ${ctx.name} on CPU${cpu.id} called schedule() in interrupt context (step ${this.steps})`,
+            );
+            return;
+          }
+          this.schedule(ctx as Task, cpu, op.on);
+          return;
+        case OP.WAKE:
+          value = this.try_to_wake_up(op.task, op.mask);
+          break;
+        case OP.ATOMIC:
+          try {
+            value = op.fn();
+          } catch (e) {
+            throw this.wrapError(ctx, e);
+          }
+          break;
+        default:
+          throw new Error(`operation ${op.code} cannot be pending`);
+      }
+    } finally {
+      cur.cpu = save;
+      cur.task = saveTask;
+    }
+    this.advance(ctx, value);
+  }
+
+  /** Collects the enabled actions into `this.actions`; returns whether the last CPU continues. */
+  private collect(): boolean {
+    const actions = this.actions;
+    const infos = this.infos;
+    actions.length = 0;
+    infos.length = 0;
+    const timed = this.config.timed;
+    let continues = false;
+    const ncpu = this.cpus.length;
+    const start = Math.max(this.lastCpu, 0);
+    // CPU operations, starting with the CPU that ran last (index 0 = no preemption).
+    for (let k = 0; k < ncpu; k++) {
+      const cpu = this.cpus[(start + k) % ncpu]!;
+      if (cpu.busy) continue;
+      if (timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
+      if (cpu.stack.length === 0 && (cpu.runqueue.length > 0 || this.anyStealable())) this.refill(cpu);
+      const ctx = cpu.top();
+      if (ctx === null || ctx.pending === null || cpu.busy) continue;
+      if (!this.enabled(ctx, cpu)) continue;
+      if (k === 0 && this.lastCpu >= 0) continues = true;
+      actions.push({ info: ctx.action, run: () => this.runOp(ctx) });
+      infos.push(ctx.action);
+    }
+    // Store-buffer drains.
+    if (this.config.memoryModel !== 'sc') {
+      for (const cpu of this.cpus) {
+        if (cpu.sb.entries.length === 0) continue;
+        const idx = cpu.sb.drainable(this.config.memoryModel, this.drainIdx);
+        for (const i of idx) {
+          const e = cpu.sb.entries[i]!;
+          const perCell = this.config.memoryModel !== 'tso';
+          const info: ActionInfo = {
+            actor: DRAIN_ACTOR_BASE - cpu.id * 100_000 - (perCell ? e.cell.id : 0),
+            cpu: cpu.id,
+            obj: e.cell.id,
+            write: true,
+            sched: false,
+            global: false,
+            kind: 'drain',
+            label: `drain CPU${cpu.id} ${e.cell.name}=${e.value}`,
+          };
+          const cell = e.cell;
+          actions.push({
+            info,
+            run: () => {
+              const j = cpu.sb.entries.findIndex((x) => x.cell === cell);
+              this.drain(cpu, j);
+            },
+          });
+          infos.push(info);
+        }
+      }
+    }
+    if (!timed) {
+      // Interrupts waiting to be taken, and the next timed event: choices like any other.
+      for (const cpu of this.cpus) {
+        if (cpu.pendingIrqs.length === 0 || cpu.irqsOff || cpu.busy) continue;
+        const top = cpu.top();
+        if (top !== null && top.kind === 'irq') continue;
+        const info: ActionInfo = {
+          actor: IRQ_ACTOR_BASE - cpu.id,
+          cpu: cpu.id,
+          obj: -1,
+          write: true,
+          sched: true,
+          global: true,
+          kind: 'irq',
+          label: `irq ${cpu.pendingIrqs[0]!.name} on CPU${cpu.id}`,
+        };
+        actions.push({ info, run: () => this.takeIrq(cpu) });
+        infos.push(info);
+      }
+      if (this.fgEvents > 0 || (this.heap.size > 0 && actions.length > 0)) {
+        this.skipCancelled();
+        if (this.heap.size > 0) {
+          const ev = this.heap.peek();
+          const info: ActionInfo = {
+            actor: TIMER_ACTOR,
+            cpu: -1,
+            obj: -1,
+            write: true,
+            sched: true,
+            global: true,
+            kind: 'timer',
+            label: `event ${ev.label}`,
+          };
+          actions.push({ info, run: () => this.fireNext() });
+          infos.push(info);
+        }
+      }
+    }
+    return continues;
+  }
+
+  private anyStealable(): boolean {
+    for (const c of this.cpus) for (const t of c.runqueue) if (t.pinned < 0) return true;
+    return false;
+  }
+
+  private runOp(ctx: Context): void {
+    this.lastCpu = ctx.cpu!.id;
+    this.execute(ctx);
+  }
+
+  private skipCancelled(): void {
+    while (this.heap.size > 0 && this.heap.peek().cancelled) this.heap.pop();
+  }
+
+  /** Pops and fires the next timed event (advancing the clock to it). */
+  private fireNext(): void {
+    this.skipCancelled();
+    const t = this.heap.peekTime();
+    const ev = this.heap.pop();
+    if (t > this.now) this.now = t;
+    if (!ev.background) this.fgEvents--;
+    ev.cancelled = true;
+    if (ev.kind === 'cpu') {
+      const cpu = this.cpus[ev.cpu]!;
+      cpu.busy = false;
+      if (this.config.timed) this.maybeTakeIrq(cpu);
+      const top = cpu.top();
+      if (top !== null && top.pending === null && !cpu.busy) this.advance(top, undefined);
+      return;
+    }
+    ev.fn!();
+  }
+
+  private finished(): boolean {
+    if (this.live > 0) return false;
+    for (const c of this.cpus) if (c.sb.entries.length > 0) return false;
+    return true;
+  }
+
+  /**
+   * Runs until every non-daemon task has exited (and every store buffer drained), a hang, a
+   * violation that stops the run, or a budget.
+   */
+  run(opts: RunOptions = {}): RunResult {
+    const until = opts.until ?? Number.POSITIVE_INFINITY;
+    const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
+    const timed = this.config.timed;
+    const checks = this.stepChecks;
+    const observe = this.chooser.inner.observe !== undefined;
+    let status: RunStatus = 'done';
+    try {
+      for (;;) {
+        if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
+        if (timed) {
+          // Fire every event that is due.
+          while (this.heap.size > 0 && this.heap.peekTime() <= this.now) {
+            this.fireNext();
+            if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
+          }
+        }
+        if (this.finished()) break;
+        const continues = this.collect();
+        if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
+        const n = this.actions.length;
+        if (n === 0) {
+          if (timed) {
+            this.skipCancelled();
+            if (this.heap.size > 0 && this.fgEvents > 0) {
+              const t = this.heap.peekTime();
+              if (t > until) {
+                status = 'until';
+                break;
+              }
+              this.now = t;
+              continue;
+            }
+          }
+          if (this.finished()) break;
+          status = 'hang';
+          this.reportHang();
+          break;
+        }
+        if (this.steps >= maxSteps) {
+          status = 'max-steps';
+          break;
+        }
+        this.point.continues = continues;
+        const pick = n === 1 ? 0 : this.chooser.choose(n, 'step', this.point);
+        this.steps++;
+        const act = this.actions[pick]!;
+        if (observe) this.chooser.observe(act.info);
+        act.run();
+        if (checks.length > 0) {
+          for (const chk of checks) {
+            const msg = chk();
+            if (msg !== undefined) {
+              this.violation('invariant', msg);
+              break;
+            }
+          }
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof StopRun)) throw e;
+      status = e.status;
+    }
+    return {
+      status,
+      steps: this.steps,
+      simTimeNs: this.now,
+      violations: this.violations,
+      choices: this.chooser.choices,
+    };
+  }
+
+  /** Describes every blocked task and spinning CPU as a hang violation. */
+  private reportHang(): void {
+    const lines: string[] = [];
+    for (const t of this.tasks) {
+      if (t.exited || t.daemon) continue;
+      if (t.sleeping) {
+        lines.push(
+          `${t.name} (pid ${t.id}) sleeps in ${stateName(t.state.value)} on ${t.waitingOn || 'nothing named'} since step ${t.sleepSince}` +
+            (t.held.length > 0 ? `, holding ${t.held.map((l) => `'${l.name}'`).join(', ')}` : ''),
+        );
+      } else if (t.cpu !== null && t.cpu.top() === t && t.pending !== null) {
+        const cpu = t.cpu;
+        if (cpu.spinning !== null) {
+          const h = cpu.spinning.owner;
+          lines.push(
+            `${t.name} (pid ${t.id}) spins on CPU${cpu.id} for '${cpu.spinning.name}', held by ${h === null ? 'nobody (released but not yet visible)' : `${h.name} since step ${cpu.spinning.since}`}`,
+          );
+        } else {
+          lines.push(`${t.name} (pid ${t.id}) is stuck on CPU${cpu.id} in front of '${t.action.label}'`);
+        }
+      } else {
+        lines.push(`${t.name} (pid ${t.id}) is runnable but no CPU takes it`);
+      }
+    }
+    for (const t of this.tasks) {
+      if (!t.daemon || t.exited || !t.sleeping || t.held.length === 0) continue;
+      lines.push(
+        `${t.name} (daemon) sleeps on ${t.waitingOn} holding ${t.held.map((l) => `'${l.name}'`).join(', ')}`,
+      );
+    }
+    this.violation(
+      'hang',
+      `hang: no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
+    );
+  }
+}

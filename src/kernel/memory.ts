@@ -1,0 +1,126 @@
+/**
+ * The memory models: how stores become visible and which values loads may return.
+ *
+ * - `sc`: sequential consistency. Every access takes effect in its own step.
+ * - `tso`: x86-TSO. Each CPU has a FIFO store buffer; a store enters it; a load returns the
+ *   CPU's newest buffered store to that cell, else memory. Draining the oldest entry is a
+ *   separate step the Chooser schedules. `smp_mb` and locked RMWs wait for the buffer to be
+ *   empty; `smp_wmb`/`smp_rmb` are no-ops.
+ * - `pso`: as tso, but stores to different cells may drain in any order; `smp_wmb` and
+ *   release stores order a CPU's earlier stores before its later ones.
+ * - `invq`: PSO store buffers plus per-CPU invalidate queues, after Paul McKenney's "Memory
+ *   Barriers: a Hardware View for Software Hackers": a store that has reached memory may not
+ *   yet be seen by another CPU, whose load may return its stale cached copy. `smp_rmb`
+ *   (and acquire loads, and `smp_mb`) process the invalidate queue: afterwards the CPU sees
+ *   every store that was in memory at that moment. Coherence holds: a CPU never reads a value
+ *   older than one it has already read or written (per cell). Loads stay in program order
+ *   and stores happen after earlier loads, so load buffering (LB) is never observed.
+ */
+import type { Cell } from './cell.js';
+
+/** The memory model names accepted by the kernel config and the CLI. */
+export type MemoryModel = 'sc' | 'tso' | 'pso' | 'invq';
+
+/** All models, in order from strongest to weakest. */
+export const MEMORY_MODELS: readonly MemoryModel[] = ['sc', 'tso', 'pso', 'invq'];
+
+/** One store waiting in a CPU's store buffer. */
+export interface SbEntry {
+  readonly cell: Cell;
+  readonly value: number;
+  /** `smp_wmb` count at the time of the store: an entry may not drain before older epochs. */
+  readonly epoch: number;
+}
+
+/** A CPU's store buffer. */
+export class StoreBuffer {
+  readonly entries: SbEntry[] = [];
+  /** Count of write barriers (smp_wmb, release) issued by this CPU. */
+  epoch = 0;
+
+  /** Newest buffered value of `cell`, or undefined. */
+  lookup(cell: Cell): number | undefined {
+    const e = this.entries;
+    for (let i = e.length - 1; i >= 0; i--) if (e[i]!.cell === cell) return e[i]!.value;
+    return undefined;
+  }
+
+  /**
+   * Indices of the entries that may drain next under `model`. For tso only the oldest; for
+   * pso/invq the oldest entry of each cell that has no older entry of a smaller epoch before it.
+   */
+  drainable(model: MemoryModel, out: number[]): number[] {
+    out.length = 0;
+    const e = this.entries;
+    if (e.length === 0) return out;
+    if (model === 'tso' || model === 'sc') {
+      out.push(0);
+      return out;
+    }
+    const minEpoch = e[0]!.epoch;
+    for (let i = 0; i < e.length; i++) {
+      const en = e[i]!;
+      if (en.epoch !== minEpoch) break;
+      let older = false;
+      for (let j = 0; j < i; j++) {
+        if (e[j]!.cell === en.cell) {
+          older = true;
+          break;
+        }
+      }
+      if (!older) out.push(i);
+    }
+    return out;
+  }
+}
+
+/**
+ * Memory state shared by all CPUs: the global write stamp and, per CPU, the stamp at which it
+ * last processed its invalidate queue (invq only).
+ */
+export class MemorySystem {
+  readonly model: MemoryModel;
+  /** Incremented each time a value reaches memory. */
+  stamp = 0;
+  /** Per CPU: memory stamp at its last invalidate-queue flush. */
+  readonly flushed: number[];
+
+  constructor(model: MemoryModel, cpus: number) {
+    this.model = model;
+    this.flushed = new Array<number>(cpus).fill(0);
+  }
+
+  /** Writes `value` to memory (a drain or a locked operation) on behalf of `cpu`. */
+  commit(cpu: number, cell: Cell, value: number): void {
+    cell.value = value;
+    if (this.model === 'invq') {
+      this.stamp++;
+      cell.hist.push(value);
+      cell.stamps.push(this.stamp);
+      cell.seen[cpu] = cell.hist.length - 1;
+    }
+  }
+
+  /**
+   * invq: the range of `hist` indices a load by `cpu` may return: from the newest of (what it
+   * has seen, what was in memory at its last flush) to the newest value.
+   */
+  staleRange(cpu: number, cell: Cell): number {
+    const seen = cell.seen[cpu] ?? 0;
+    const fl = this.flushed[cpu]!;
+    let lo = seen;
+    const st = cell.stamps;
+    for (let i = st.length - 1; i > lo; i--) {
+      if (st[i]! <= fl) {
+        lo = i;
+        break;
+      }
+    }
+    return lo;
+  }
+
+  /** invq: process the invalidate queue (smp_rmb, acquire, smp_mb, locked RMW). */
+  flush(cpu: number): void {
+    this.flushed[cpu] = this.stamp;
+  }
+}

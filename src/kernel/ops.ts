@@ -1,0 +1,308 @@
+/**
+ * Operations: what kernel code yields to the simulator.
+ *
+ * Kernel code is a generator (`KernelCode<T>`); each `yield` hands one operation to the
+ * kernel and receives its result. Operations that only touch the running CPU's own state
+ * (a store entering the store buffer, a write barrier, a CPU cost in untimed mode, a trace
+ * note) are executed at once, inside the current step. Every other operation — a load or a
+ * locked RMW of a cell, a spinlock acquisition, a sleep or a wake-up, an `atomic()` section on
+ * a named object — is *visible*: the CPU stops in front of it, and the Chooser decides which
+ * CPU's visible operation runs next. That is the step.
+ */
+import type { Cell } from './cell.js';
+import type { Spinlock } from './spinlock.js';
+import type { Task } from './task.js';
+
+/**
+ * A piece of kernel code returning T. The value sent back into a `yield` depends on the
+ * operation (each primitive below casts it to its own result type), hence `any`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the resume value's type depends on the operation yielded
+export type KernelCode<T = void> = Generator<Op, T, any>;
+
+/** Operation codes. */
+export const OP = {
+  LOAD: 1,
+  STORE: 2,
+  RMW: 3,
+  FENCE: 4,
+  COST: 5,
+  LOCK: 6,
+  UNLOCK: 7,
+  SCHEDULE: 8,
+  WAKE: 9,
+  ATOMIC: 10,
+  IRQ: 11,
+  NOTE: 12,
+  TRYLOCK: 13,
+} as const;
+
+/** How a load is ordered. */
+export type LoadHow = 'READ_ONCE' | 'smp_load_acquire' | 'plain';
+/** How a store is ordered. */
+export type StoreHow = 'WRITE_ONCE' | 'smp_store_release' | 'plain';
+/** Barrier kinds. */
+export type FenceKind = 'smp_mb' | 'smp_wmb' | 'smp_rmb' | 'barrier';
+
+export interface LoadOp {
+  readonly code: typeof OP.LOAD;
+  readonly cell: Cell;
+  readonly how: LoadHow;
+}
+export interface StoreOp {
+  readonly code: typeof OP.STORE;
+  readonly cell: Cell;
+  readonly value: number;
+  readonly how: StoreHow;
+}
+/** A locked read-modify-write: `fn(old)` gives the new value; the op returns `ret(old, new)`. */
+export interface RmwOp {
+  readonly code: typeof OP.RMW;
+  readonly cell: Cell;
+  readonly name: string;
+  readonly fn: (old: number) => number;
+  readonly ret: 'old' | 'new';
+  /** Fully ordered (value-returning atomics); else relaxed (set_bit, atomic_inc). */
+  readonly ordered: boolean;
+}
+export interface FenceOp {
+  readonly code: typeof OP.FENCE;
+  readonly kind: FenceKind;
+}
+export interface CostOp {
+  readonly code: typeof OP.COST;
+  readonly ns: number;
+}
+/** Spinlock acquisition flavours. */
+export type LockFlavour = 'spin_lock' | 'spin_lock_irq' | 'spin_lock_irqsave' | 'spin_lock_bh';
+export interface LockOp {
+  readonly code: typeof OP.LOCK;
+  readonly lock: Spinlock;
+  readonly flavour: LockFlavour;
+}
+export interface TrylockOp {
+  readonly code: typeof OP.TRYLOCK;
+  readonly lock: Spinlock;
+}
+export interface UnlockOp {
+  readonly code: typeof OP.UNLOCK;
+  readonly lock: Spinlock;
+  readonly flavour: LockFlavour;
+}
+/** schedule(): give up the CPU; sleep if the task's state is not TASK_RUNNING. */
+export interface ScheduleOp {
+  readonly code: typeof OP.SCHEDULE;
+  /** What the task waits on, for hang reports ('' = nothing named). */
+  readonly on: string;
+}
+/** try_to_wake_up(task, mask): returns 1 if the task was woken. */
+export interface WakeOp {
+  readonly code: typeof OP.WAKE;
+  readonly task: Task;
+  readonly mask: number;
+}
+/**
+ * A visible atomic section: `fn` runs in one step when chosen. `obj` names what it touches
+ * (an object id from `Kernel.newObjectId()`) so the explorer knows what it conflicts with.
+ */
+export interface AtomicOp {
+  readonly code: typeof OP.ATOMIC;
+  readonly obj: number;
+  readonly write: boolean;
+  readonly label: string;
+  readonly fn: () => unknown;
+  /** A scheduler action (changes who can run): ordered against every other scheduler action. */
+  readonly sched?: boolean;
+}
+/** local_irq_save / restore / disable / enable: purely local. */
+export interface IrqOp {
+  readonly code: typeof OP.IRQ;
+  readonly action: 'disable' | 'enable' | 'save' | 'restore' | 'bh_disable' | 'bh_enable';
+  readonly flags: number;
+}
+export interface NoteOp {
+  readonly code: typeof OP.NOTE;
+  readonly text: string;
+}
+
+export type Op =
+  | LoadOp
+  | StoreOp
+  | RmwOp
+  | FenceOp
+  | CostOp
+  | LockOp
+  | TrylockOp
+  | UnlockOp
+  | ScheduleOp
+  | WakeOp
+  | AtomicOp
+  | IrqOp
+  | NoteOp;
+
+// ---------------------------------------------------------------------------------------------
+// Primitive kernel API over the operations. Names follow the kernel's.
+
+/** `READ_ONCE(*x)`: one load, never torn or merged. */
+export function* READ_ONCE(cell: Cell): KernelCode<number> {
+  return (yield { code: OP.LOAD, cell, how: 'READ_ONCE' }) as number;
+}
+
+/** `WRITE_ONCE(*x, v)`. */
+export function* WRITE_ONCE(cell: Cell, value: number): KernelCode<void> {
+  yield { code: OP.STORE, cell, value, how: 'WRITE_ONCE' };
+}
+
+/** `smp_load_acquire(x)`: later accesses are ordered after this load. */
+export function* smp_load_acquire(cell: Cell): KernelCode<number> {
+  return (yield { code: OP.LOAD, cell, how: 'smp_load_acquire' }) as number;
+}
+
+/** `smp_store_release(x, v)`: earlier accesses are ordered before this store. */
+export function* smp_store_release(cell: Cell, value: number): KernelCode<void> {
+  yield { code: OP.STORE, cell, value, how: 'smp_store_release' };
+}
+
+/** Full memory barrier. */
+export function* smp_mb(): KernelCode<void> {
+  yield { code: OP.FENCE, kind: 'smp_mb' };
+}
+/** Write barrier: orders earlier stores before later stores. */
+export function* smp_wmb(): KernelCode<void> {
+  yield { code: OP.FENCE, kind: 'smp_wmb' };
+}
+/** Read barrier: orders earlier loads before later loads. */
+export function* smp_rmb(): KernelCode<void> {
+  yield { code: OP.FENCE, kind: 'smp_rmb' };
+}
+/** Compiler barrier: nothing at run time here (the simulator does not reorder code). */
+export function* barrier(): KernelCode<void> {
+  yield { code: OP.FENCE, kind: 'barrier' };
+}
+/** `smp_store_mb(x, v)`: a store followed by a full barrier (as `set_current_state` uses). */
+export function* smp_store_mb(cell: Cell, value: number): KernelCode<void> {
+  yield { code: OP.STORE, cell, value, how: 'WRITE_ONCE' };
+  yield { code: OP.FENCE, kind: 'smp_mb' };
+}
+
+function rmw(
+  cell: Cell,
+  name: string,
+  fn: (old: number) => number,
+  ret: 'old' | 'new',
+  ordered = true,
+): RmwOp {
+  return { code: OP.RMW, cell, name, fn, ret, ordered };
+}
+
+/** `xchg(x, v)`: returns the old value; fully ordered. */
+export function* xchg(cell: Cell, value: number): KernelCode<number> {
+  return (yield rmw(cell, 'xchg', () => value, 'old')) as number;
+}
+/** `cmpxchg(x, old, new)`: returns the value read; stores `nv` only if it equalled `expected`. */
+export function* cmpxchg(cell: Cell, expected: number, nv: number): KernelCode<number> {
+  return (yield rmw(cell, 'cmpxchg', (o) => (o === expected ? nv : o), 'old')) as number;
+}
+/** `test_and_set_bit(nr, addr)`: returns the old bit (0 or 1). */
+export function* test_and_set_bit(nr: number, cell: Cell): KernelCode<number> {
+  const m = 1 << nr;
+  const old = (yield rmw(cell, 'test_and_set_bit', (o) => o | m, 'old')) as number;
+  return (old & m) !== 0 ? 1 : 0;
+}
+/** `test_and_clear_bit(nr, addr)`: returns the old bit. */
+export function* test_and_clear_bit(nr: number, cell: Cell): KernelCode<number> {
+  const m = 1 << nr;
+  const old = (yield rmw(cell, 'test_and_clear_bit', (o) => o & ~m, 'old')) as number;
+  return (old & m) !== 0 ? 1 : 0;
+}
+/** `set_bit(nr, addr)`: atomic, not a barrier in the kernel's model (locked on x86). */
+export function* set_bit(nr: number, cell: Cell): KernelCode<void> {
+  const m = 1 << nr;
+  yield rmw(cell, 'set_bit', (o) => o | m, 'new', false);
+}
+/** `clear_bit(nr, addr)`. */
+export function* clear_bit(nr: number, cell: Cell): KernelCode<void> {
+  const m = 1 << nr;
+  yield rmw(cell, 'clear_bit', (o) => o & ~m, 'new', false);
+}
+/** `test_bit(nr, addr)`: a plain load of the word. */
+export function* test_bit(nr: number, cell: Cell): KernelCode<number> {
+  const v = (yield { code: OP.LOAD, cell, how: 'READ_ONCE' }) as number;
+  return (v >> nr) & 1;
+}
+/** `atomic_inc(v)`. */
+export function* atomic_inc(cell: Cell): KernelCode<void> {
+  yield rmw(cell, 'atomic_inc', (o) => o + 1, 'new', false);
+}
+/** `atomic_dec(v)`. */
+export function* atomic_dec(cell: Cell): KernelCode<void> {
+  yield rmw(cell, 'atomic_dec', (o) => o - 1, 'new', false);
+}
+/** `atomic_dec_and_test(v)`: true (1) when the result is zero. */
+export function* atomic_dec_and_test(cell: Cell): KernelCode<number> {
+  const v = (yield rmw(cell, 'atomic_dec_and_test', (o) => o - 1, 'new')) as number;
+  return v === 0 ? 1 : 0;
+}
+/** `atomic_add_return(i, v)`. */
+export function* atomic_add_return(i: number, cell: Cell): KernelCode<number> {
+  return (yield rmw(cell, 'atomic_add_return', (o) => o + i, 'new')) as number;
+}
+/** `atomic_read(v)`. */
+export function* atomic_read(cell: Cell): KernelCode<number> {
+  return (yield { code: OP.LOAD, cell, how: 'READ_ONCE' }) as number;
+}
+/** `atomic_set(v, i)`. */
+export function* atomic_set(cell: Cell, value: number): KernelCode<void> {
+  yield { code: OP.STORE, cell, value, how: 'WRITE_ONCE' };
+}
+
+/** Spends `ns` of CPU time (only timed runs advance the clock for it). */
+export function* cpu(ns: number): KernelCode<void> {
+  if (!Number.isInteger(ns) || ns < 0) throw new Error(`cpu(${ns}): the cost must be a non-negative integer`);
+  yield { code: OP.COST, ns };
+}
+
+/** A trace annotation from kernel or scenario code (shown in every trace view). */
+export function* note(text: string): KernelCode<void> {
+  yield { code: OP.NOTE, text };
+}
+
+/**
+ * A visible atomic section on a named object: `fn` runs in one step, when the Chooser picks
+ * it. Use for state that other CPUs race on and that is not a plain cell (`write` false for a
+ * pure read, which the explorer may commute with other reads).
+ */
+export function* atomic<T>(
+  obj: number,
+  write: boolean,
+  label: string,
+  fn: () => T,
+  sched = false,
+): KernelCode<T> {
+  return (yield { code: OP.ATOMIC, obj, write, label, fn, sched }) as T;
+}
+
+/** `local_irq_disable()`. */
+export function* local_irq_disable(): KernelCode<void> {
+  yield { code: OP.IRQ, action: 'disable', flags: 0 };
+}
+/** `local_irq_enable()`. */
+export function* local_irq_enable(): KernelCode<void> {
+  yield { code: OP.IRQ, action: 'enable', flags: 0 };
+}
+/** `local_irq_save(flags)`: returns the flags to hand to `local_irq_restore`. */
+export function* local_irq_save(): KernelCode<number> {
+  return (yield { code: OP.IRQ, action: 'save', flags: 0 }) as number;
+}
+/** `local_irq_restore(flags)`. */
+export function* local_irq_restore(flags: number): KernelCode<void> {
+  yield { code: OP.IRQ, action: 'restore', flags };
+}
+/** `local_bh_disable()`. */
+export function* local_bh_disable(): KernelCode<void> {
+  yield { code: OP.IRQ, action: 'bh_disable', flags: 0 };
+}
+/** `local_bh_enable()`. */
+export function* local_bh_enable(): KernelCode<void> {
+  yield { code: OP.IRQ, action: 'bh_enable', flags: 0 };
+}

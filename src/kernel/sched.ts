@@ -1,0 +1,131 @@
+/**
+ * The scheduler API kernel code calls: `current`, `set_current_state`, `schedule`,
+ * `schedule_timeout`, `wake_up_process`, signals.
+ *
+ * Two-column picture of why `set_current_state` has a barrier (a lost wake-up without it):
+ *
+ *     CPU0 - waiter                          CPU1 - waker
+ *     __set_current_state(INTERRUPTIBLE);
+ *       (the store sits in CPU0's buffer)
+ *     if (!cond)   // reads 0                cond = 1;
+ *                                            wake_up_process(waiter);
+ *                                              // reads state: still RUNNING, no wake
+ *       schedule();  // sleeps forever
+ */
+import { current as cur } from './current.js';
+import type { Kernel } from './kernel.js';
+import { atomic, type KernelCode, OP, smp_store_mb, WRITE_ONCE } from './ops.js';
+import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Task } from './task.js';
+
+/** Sleeps without a time limit. */
+export const MAX_SCHEDULE_TIMEOUT: number = Number.POSITIVE_INFINITY;
+
+/** The running kernel (inside kernel code). */
+export function kernel(): Kernel {
+  const k = cur.kernel;
+  if (k === null) throw new Error('no kernel is running: kernel code must run inside Kernel.run()');
+  return k;
+}
+
+/** The current task; throws in interrupt context or outside a task. */
+export function current(): Task {
+  const t = cur.ctx;
+  if (t === null || t.kind !== 'task') {
+    throw new Error(
+      `current() used ${t === null ? 'outside kernel code' : `in interrupt context (${t.name})`}`,
+    );
+  }
+  return t as Task;
+}
+
+/** The CPU running this code. */
+export function smp_processor_id(): number {
+  const c = cur.cpu;
+  if (c === null) throw new Error('smp_processor_id() used outside kernel code');
+  return c.id;
+}
+
+/** True in interrupt context. */
+export function in_interrupt(): boolean {
+  return cur.ctx !== null && cur.ctx.kind === 'irq';
+}
+
+/** `set_current_state(s)`: the state store followed by a full barrier (smp_store_mb). */
+export function set_current_state(state: number): KernelCode<void> {
+  return smp_store_mb(current().state, state);
+}
+
+/** `__set_current_state(s)`: the state store alone (no barrier). */
+export function __set_current_state(state: number): KernelCode<void> {
+  return WRITE_ONCE(current().state, state);
+}
+
+/**
+ * `schedule()`: gives up the CPU. The task sleeps if its state is not TASK_RUNNING (an
+ * interruptible sleeper with a signal pending does not sleep); otherwise it lets the next
+ * runnable task on this CPU run first. `on` names what it waits on, for hang reports.
+ */
+export function* schedule(on = ''): KernelCode<void> {
+  yield { code: OP.SCHEDULE, on };
+}
+
+/** `try_to_wake_up(p, state)`: 1 if `p` was in one of `mask`'s states and is now runnable. */
+export function* try_to_wake_up(p: Task, mask: number): KernelCode<number> {
+  return (yield { code: OP.WAKE, task: p, mask }) as number;
+}
+
+/** `wake_up_process(p)`. */
+export function wake_up_process(p: Task): KernelCode<number> {
+  return try_to_wake_up(p, TASK_NORMAL);
+}
+
+/**
+ * `schedule_timeout(ns)`: sleeps (in the state the caller set) until woken or `ns` pass;
+ * returns the time left (0 when it timed out). The caller sets the state first, as in the kernel.
+ */
+export function* schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
+  if (ns === MAX_SCHEDULE_TIMEOUT) {
+    yield* schedule(on);
+    return MAX_SCHEDULE_TIMEOUT;
+  }
+  if (!Number.isInteger(ns) || ns < 0)
+    throw new Error(`schedule_timeout(${ns}): timeout must be a non-negative integer (ns)`);
+  const k = kernel();
+  const t = current();
+  const expire = k.now + ns;
+  const timer = k.after(ns, `timeout ${t.name}`, () => {
+    k.try_to_wake_up(t, TASK_NORMAL);
+  });
+  yield* schedule(on);
+  timer.cancel();
+  return Math.max(0, expire - k.now);
+}
+
+/** Sleeps uninterruptibly for `ns`. */
+export function* msleep_ns(ns: number): KernelCode<void> {
+  yield* set_current_state(TASK_UNINTERRUPTIBLE);
+  yield* schedule_timeout(ns);
+}
+
+/** `yield()`: lets other runnable tasks on this CPU run. */
+export function* sched_yield(): KernelCode<void> {
+  yield* schedule('');
+}
+
+/** `signal_pending(p)`. */
+export function signal_pending(p: Task): boolean {
+  return p.sigpending;
+}
+
+/** `send_sig(p)`: makes a signal pending and wakes `p` from an interruptible sleep. */
+export function* send_sig(p: Task): KernelCode<void> {
+  const k = kernel();
+  yield* atomic(p.state.id, true, `send_sig ${p.name}`, () => k.send_signal(p), true);
+}
+
+/** Clears the current task's pending signal (the signal was handled). */
+export function flush_signals(p: Task): void {
+  p.sigpending = false;
+}
+
+export { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE };

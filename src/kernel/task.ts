@@ -1,0 +1,126 @@
+/**
+ * Execution contexts: tasks (kernel threads and user processes) and interrupt handlers.
+ *
+ * A context owns a generator (its kernel code) and, between steps, the visible operation it
+ * is stopped in front of (`pending`). A task also has a `state` cell (`TASK_RUNNING`,
+ * `TASK_INTERRUPTIBLE`, `TASK_UNINTERRUPTIBLE`), read and written through the memory model as
+ * in the kernel, so `__set_current_state` without a barrier can be seen out of order.
+ */
+
+import type { Cell } from './cell.js';
+import type { ActionInfo } from './chooser.js';
+import type { Cpu } from './cpu.js';
+import type { KernelCode, Op } from './ops.js';
+import type { Spinlock } from './spinlock.js';
+
+export const TASK_RUNNING = 0;
+export const TASK_INTERRUPTIBLE = 1;
+export const TASK_UNINTERRUPTIBLE = 2;
+/** Both sleeping states: the mask `wake_up_process` uses. */
+export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+export const TASK_ZOMBIE = 8;
+
+/** Printable task state. */
+export function stateName(s: number): string {
+  switch (s) {
+    case TASK_RUNNING:
+      return 'TASK_RUNNING';
+    case TASK_INTERRUPTIBLE:
+      return 'TASK_INTERRUPTIBLE';
+    case TASK_UNINTERRUPTIBLE:
+      return 'TASK_UNINTERRUPTIBLE';
+    case TASK_ZOMBIE:
+      return 'TASK_ZOMBIE';
+    default:
+      return `state(${s})`;
+  }
+}
+
+/** The mutable action record a context exposes to the Chooser while it has a pending op. */
+export type MutableAction = { -readonly [K in keyof ActionInfo]: ActionInfo[K] };
+
+/** Anything that runs on a CPU: a task or an interrupt handler. */
+export class Context {
+  /** Unique id (tasks: the pid). */
+  readonly id: number;
+  readonly name: string;
+  readonly kind: 'task' | 'irq';
+  gen: KernelCode<unknown>;
+  /** The visible operation this context is stopped in front of, or null. */
+  pending: Op | null = null;
+  /** CPU it is on (running or queued), or null. */
+  cpu: Cpu | null = null;
+  /** Spinlocks held, innermost last. */
+  readonly held: Spinlock[] = [];
+  /** Interrupt state saved by the pending or last spin_lock (1 = were disabled). */
+  irqFlags = 0;
+  /** Action record for the Chooser. */
+  readonly action: MutableAction;
+
+  constructor(id: number, name: string, kind: 'task' | 'irq', gen: KernelCode<unknown>) {
+    this.id = id;
+    this.name = name;
+    this.kind = kind;
+    this.gen = gen;
+    this.action = {
+      actor: id,
+      cpu: -1,
+      obj: -1,
+      write: false,
+      sched: false,
+      global: false,
+      kind: 'op',
+      label: '',
+    };
+  }
+}
+
+/** Options for `Kernel.spawn`. */
+export interface SpawnOptions {
+  /** CPU to start on (default: chosen by the scheduler's placement rule). */
+  cpu?: number;
+  /** Never migrate away from `cpu`. */
+  pinned?: boolean;
+  /** A daemon may sleep forever without that being a hang (worker pools, flush daemons). */
+  daemon?: boolean;
+}
+
+/** A task: kernel thread or user process. */
+export class Task extends Context {
+  /** `task->state`, a cell under the memory model. */
+  readonly state: Cell;
+  readonly daemon: boolean;
+  /** CPU the task may not leave, or -1. */
+  pinned: number;
+  /** Signal pending (enough for -EINTR). */
+  sigpending = false;
+  /** Has run to completion. */
+  exited = false;
+  /** Return value of its code, once exited. */
+  result: unknown = undefined;
+  /** On a run queue (runnable, not running). */
+  queued = false;
+  /** Sleeping: took itself off the CPU in a non-running state. */
+  sleeping = false;
+  /** What it sleeps on (for hang reports), and since which step. */
+  waitingOn = '';
+  sleepSince = -1;
+  /** A per-task slot the scenario or subsystems may use (e.g. the owning process). */
+  data: Record<string, unknown> = {};
+  /** Context switches into this task. */
+  switches = 0;
+  /** CPU time consumed (ns, from cpu() costs). */
+  cpuNs = 0;
+
+  constructor(pid: number, name: string, gen: KernelCode<unknown>, state: Cell, opts: SpawnOptions) {
+    super(pid, name, 'task', gen);
+    this.state = state;
+    this.daemon = opts.daemon ?? false;
+    this.pinned = opts.pinned === true && opts.cpu !== undefined ? opts.cpu : -1;
+  }
+
+  /** The pid (same as id). */
+  get pid(): number {
+    return this.id;
+  }
+}

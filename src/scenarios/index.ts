@@ -1,0 +1,44 @@
+/**
+ * The catalogue of named scenarios: what `aiosim list` shows and `run`/`explore`/`replay` accept.
+ */
+import type { Scenario } from '../check/scenario.js';
+import { helloSleep, lostUpdate } from './basic.js';
+import { mpScenario, mpWmb, mpWmbRmb, sbMb, sbMbOne, sbScenario } from './memory.js';
+import {
+  sleepOnRace,
+  wqActiveMb,
+  wqActiveRace,
+  wqActiveSc,
+  wqActiveWmb,
+  wqExclusive,
+  wqFuncLockInversion,
+  wqHasSleeper,
+} from './waitqueue.js';
+
+/** Every scenario, in the order `aiosim list` prints them. */
+export const scenarios: readonly Scenario[] = [
+  helloSleep,
+  lostUpdate,
+  sbScenario,
+  sbMb,
+  sbMbOne,
+  mpScenario,
+  mpWmb,
+  mpWmbRmb,
+  wqActiveRace,
+  wqActiveMb,
+  wqHasSleeper,
+  wqActiveWmb,
+  wqActiveSc,
+  sleepOnRace,
+  wqExclusive,
+  wqFuncLockInversion,
+];
+
+/** The scenario `npm start` runs. */
+export const DEMO_SCENARIO = 'wq-active-race';
+
+/** Looks a scenario up by name; undefined if unknown. */
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.find((s) => s.name === name);
+}

@@ -1,0 +1,162 @@
+/**
+ * Memory-model scenarios: store buffering (SB) and message passing (MP), with and without
+ * barriers. Each flags the relaxed outcome as an invariant violation, so `explore` reports
+ * whether the model allows it.
+ *
+ *     SB:  CPU0                 CPU1              MP:  CPU0                 CPU1
+ *          WRITE_ONCE(x, 1);    WRITE_ONCE(y, 1);      WRITE_ONCE(x, 1);    r0 = READ_ONCE(y);
+ *          [smp_mb();]          [smp_mb();]            [smp_wmb();]         [smp_rmb();]
+ *          r0 = READ_ONCE(y);   r1 = READ_ONCE(x);     WRITE_ONCE(y, 1);    r1 = READ_ONCE(x);
+ *     relaxed: r0 == 0 && r1 == 0                 relaxed: r0 == 1 && r1 == 0
+ */
+import type { Scenario } from '../check/scenario.js';
+import type { MemoryModel } from '../kernel/memory.js';
+import { READ_ONCE, smp_mb, smp_rmb, smp_wmb, WRITE_ONCE } from '../kernel/ops.js';
+
+function sb(
+  name: string,
+  title: string,
+  mb0: boolean,
+  mb1: boolean,
+  model: MemoryModel,
+  expect: 'clean' | 'invariant',
+): Scenario {
+  return {
+    name,
+    title,
+    description:
+      'Store buffering: each CPU stores to its own variable, then loads the other one. Under ' +
+      'TSO both stores can still sit in the store buffers when the loads run, so both loads ' +
+      'return 0 — unless smp_mb() drains the buffer between the store and the load on BOTH sides.',
+    config: { cpus: 2, timed: false, memoryModel: model },
+    expect,
+    setup(k) {
+      const x = k.cell('x');
+      const y = k.cell('y');
+      let r0 = -1;
+      let r1 = -1;
+      k.spawn(
+        'P0',
+        function* () {
+          yield* WRITE_ONCE(x, 1);
+          if (mb0) yield* smp_mb();
+          r0 = yield* READ_ONCE(y);
+        },
+        { cpu: 0, pinned: true },
+      );
+      k.spawn(
+        'P1',
+        function* () {
+          yield* WRITE_ONCE(y, 1);
+          if (mb1) yield* smp_mb();
+          r1 = yield* READ_ONCE(x);
+        },
+        { cpu: 1, pinned: true },
+      );
+      return {
+        final: () => (r0 === 0 && r1 === 0 ? 'store buffering observed: r0 == 0 && r1 == 0' : undefined),
+        state: () => ({ r0, r1 }),
+      };
+    },
+  };
+}
+
+function mp(
+  name: string,
+  title: string,
+  wmb: boolean,
+  rmb: boolean,
+  model: MemoryModel,
+  expect: 'clean' | 'invariant',
+): Scenario {
+  return {
+    name,
+    title,
+    description:
+      'Message passing: CPU0 writes the data x then the flag y; CPU1 reads the flag then the ' +
+      'data. Seeing the flag without the data needs stores to drain out of order (PSO: fixed by ' +
+      'smp_wmb) or a stale read of x (invq: fixed by smp_rmb as well).',
+    config: { cpus: 2, timed: false, memoryModel: model },
+    expect,
+    setup(k) {
+      const x = k.cell('x');
+      const y = k.cell('y');
+      let r0 = -1;
+      let r1 = -1;
+      k.spawn(
+        'P0',
+        function* () {
+          yield* WRITE_ONCE(x, 1);
+          if (wmb) yield* smp_wmb();
+          yield* WRITE_ONCE(y, 1);
+        },
+        { cpu: 0, pinned: true },
+      );
+      k.spawn(
+        'P1',
+        function* () {
+          r0 = yield* READ_ONCE(y);
+          if (rmb) yield* smp_rmb();
+          r1 = yield* READ_ONCE(x);
+        },
+        { cpu: 1, pinned: true },
+      );
+      return {
+        final: () =>
+          r0 === 1 && r1 === 0
+            ? 'message passing broken: saw the flag (r0 == 1) but not the data (r1 == 0)'
+            : undefined,
+        state: () => ({ r0, r1 }),
+      };
+    },
+  };
+}
+
+export const sbScenario: Scenario = sb(
+  'sb',
+  'store buffering, no barriers (tso: r0 == r1 == 0 is reachable)',
+  false,
+  false,
+  'tso',
+  'invariant',
+);
+export const sbMb: Scenario = sb(
+  'sb-mb',
+  'store buffering with smp_mb() on both CPUs (never r0 == r1 == 0)',
+  true,
+  true,
+  'tso',
+  'clean',
+);
+export const sbMbOne: Scenario = sb(
+  'sb-mb-one',
+  'store buffering with smp_mb() on CPU0 only (still reachable)',
+  true,
+  false,
+  'tso',
+  'invariant',
+);
+export const mpScenario: Scenario = mp(
+  'mp',
+  'message passing, no barriers (reachable under pso and invq)',
+  false,
+  false,
+  'pso',
+  'invariant',
+);
+export const mpWmbRmb: Scenario = mp(
+  'mp-wmb-rmb',
+  'message passing with smp_wmb() + smp_rmb() (never, in any model)',
+  true,
+  true,
+  'invq',
+  'clean',
+);
+export const mpWmb: Scenario = mp(
+  'mp-wmb',
+  'message passing with smp_wmb() only (reachable under invq alone)',
+  true,
+  false,
+  'invq',
+  'invariant',
+);
