@@ -31,6 +31,9 @@ export class Cpu {
   readonly pendingIrqs: IrqRequest[] = [];
   /** Timed runs: executing a cpu() cost until its end event. */
   busy = false;
+  /** When the current cost ends, and its heap event (to cancel when an interrupt cuts in). */
+  costEnd = 0;
+  costEvent: { cancel(): boolean } | null = null;
   /** The lock this CPU is spinning on (for the trace and hang reports), or null. */
   spinning: Spinlock | null = null;
   /** Time this CPU spent on costs (ns) and spinning (steps it was blocked on a lock). */

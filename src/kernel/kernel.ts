@@ -280,6 +280,23 @@ export class Kernel {
     return t;
   }
 
+  /**
+   * Keeps the run alive while work is outstanding that no non-daemon task stands for (work
+   * queued for a daemon pool, an IO in flight): every `hold()` needs one `release()`.
+   */
+  hold(): void {
+    this.live++;
+  }
+
+  /** Ends a `hold()`. */
+  release(): void {
+    if (this.live <= 0) throw new Error('Kernel.release() without a matching hold()');
+    this.live--;
+  }
+
+  /** Run at the end of every interrupt handler, in its context (bottom halves, tq_immediate). */
+  irqExitHook: (() => KernelCode<void>) | null = null;
+
   /** Looks a task up by pid. */
   task(pid: number): Task | undefined {
     return this.tasks.find((t) => t.id === pid);
@@ -390,15 +407,31 @@ export class Kernel {
   }
 
   private maybeTakeIrq(c: Cpu): void {
-    if (c.irqsOff || c.busy || c.pendingIrqs.length === 0) return;
+    if (c.irqsOff || c.pendingIrqs.length === 0) return;
     const top = c.top();
     if (top !== null && top.kind === 'irq') return; // no nesting
+    if (c.busy) {
+      // The interrupt cuts into a cost: the rest of it resumes when the handler is done.
+      if (top === null || c.costEvent === null) return;
+      c.costEvent.cancel();
+      c.costEvent = null;
+      top.suspendedCost = Math.max(0, c.costEnd - this.now);
+      c.busy = false;
+    }
     this.takeIrq(c);
   }
 
   private takeIrq(c: Cpu): void {
     const req = c.pendingIrqs.shift() as IrqRequest;
-    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, `irq:${req.name}`, 'irq', req.handler());
+    const hook = this.irqExitHook;
+    const body =
+      hook === null
+        ? req.handler()
+        : (function* () {
+            yield* req.handler();
+            yield* hook();
+          })();
+    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, `irq:${req.name}`, 'irq', body);
     ctx.cpu = c;
     c.stack.push(ctx);
     c.irqsOff = true;
@@ -418,6 +451,7 @@ export class Kernel {
    */
   private advance(ctx: Context, value: unknown): void {
     const cpu = ctx.cpu!;
+    ctx.needsResume = false;
     const saveCpu = cur.cpu;
     const saveTask = cur.task;
     const saveCtx = cur.ctx;
@@ -496,7 +530,8 @@ export class Kernel {
 
   private startCost(cpu: Cpu, ns: number): void {
     cpu.busy = true;
-    this.push(this.now + ns, new Timed('cpu', cpu.id, null, 'cost', false));
+    cpu.costEnd = this.now + ns;
+    cpu.costEvent = this.push(cpu.costEnd, new Timed('cpu', cpu.id, null, 'cost', false));
     if (this.tracing) {
       const save = cur.cpu;
       cur.cpu = cpu;
@@ -519,10 +554,19 @@ export class Kernel {
     if (ctx.kind === 'irq') {
       this.emit('irq.exit', { irq: ctx.name.slice(4) });
       cpu.irqsOff = false;
-      if (cpu.stack.length === 0) {
+      const below = cpu.top();
+      if (below === null) {
         this.refill(cpu);
-      } else if (this.config.timed) {
-        this.maybeTakeIrq(cpu);
+        return;
+      }
+      if (this.config.timed) this.maybeTakeIrq(cpu);
+      if (cpu.top() !== below || cpu.busy) return;
+      if (below.suspendedCost > 0) {
+        const ns = below.suspendedCost;
+        below.suspendedCost = 0;
+        this.startCost(cpu, ns);
+      } else if (below.needsResume) {
+        this.advance(below, undefined);
       }
       return;
     }
@@ -1061,9 +1105,12 @@ export class Kernel {
     if (ev.kind === 'cpu') {
       const cpu = this.cpus[ev.cpu]!;
       cpu.busy = false;
-      if (this.config.timed) this.maybeTakeIrq(cpu);
+      cpu.costEvent = null;
       const top = cpu.top();
-      if (top !== null && top.pending === null && !cpu.busy) this.advance(top, undefined);
+      if (top === null) return;
+      top.needsResume = true;
+      if (this.config.timed) this.maybeTakeIrq(cpu);
+      if (cpu.top() === top && !cpu.busy) this.advance(top, undefined);
       return;
     }
     ev.fn!();

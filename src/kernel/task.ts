@@ -52,6 +52,10 @@ export class Context {
   cpu: Cpu | null = null;
   /** Spinlocks held, innermost last. */
   readonly held: Spinlock[] = [];
+  /** Timed runs: the rest of a cost an interrupt cut into (ns), resumed after the handler. */
+  suspendedCost = 0;
+  /** Its last cost ended while an interrupt handler ran on top: resume it when that returns. */
+  needsResume = false;
   /** Interrupt state saved by the pending or last spin_lock (1 = were disabled). */
   irqFlags = 0;
   /** Action record for the Chooser. */
