@@ -3,7 +3,8 @@
  * appending it to `groups`.
  */
 import { desGroup } from './des.js';
+import { kernelGroup } from './kernel.js';
 import type { BenchGroup } from './types.js';
 
 /** Every benchmark group, in the order they run. */
-export const groups: BenchGroup[] = [desGroup];
+export const groups: BenchGroup[] = [desGroup, kernelGroup];

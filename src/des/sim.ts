@@ -19,7 +19,10 @@
  * Same-time order: entries at the current time in the heap (urgent first, then in push order)
  * run before the FIFO lane, and the lane runs in push order; everything the lane holds was
  * triggered after those heap entries were pushed, so this is exactly SimPy's (time, priority,
- * sequence) order. `run(until)` pushes an urgent event at `until` whose processing ends the run.
+ * sequence) order. Two deliberate departures: a new process takes its first step from the
+ * lane (SimPy uses an urgent event), and an event succeeded while nobody waits on it is
+ * processed at once (there is nothing to run). `run(until)` pushes an urgent event at `until`
+ * whose processing ends the run.
  */
 import { EventHeap } from '../kernel/heap.js';
 import { Fifo } from './fifo.js';
@@ -57,7 +60,8 @@ const P_READY = 0; // scheduled (heap or lane) or not yet started
 const P_RUNNING = 1;
 const P_WAITING = 2; // waiting on an event
 const P_PASSIVE = 3;
-const P_DONE = 4;
+const P_DONE = 4; // returned
+const P_FAILED = 5; // threw; `_val` holds the exception
 
 type Waiter = Process<unknown> | EventCallback<SimEvent<unknown>>;
 type Entry = Process<unknown> | SimEvent<unknown>;
@@ -169,7 +173,7 @@ export class Process<R = unknown> {
   _gen: ProcessGenerator<R>;
   /** @internal One of the P_* states. */
   _state = P_READY;
-  /** @internal The value the next resume from the FIFO lane passes in. */
+  /** @internal The value the next resume from the FIFO lane passes in; after a throw, the exception. */
   _val: unknown = undefined;
   /** @internal The completion event, created on demand. */
   _done: SimEvent<R> | null = null;
@@ -191,7 +195,7 @@ export class Process<R = unknown> {
 
   /** False once the generator has returned or thrown. */
   get isAlive(): boolean {
-    return this._state !== P_DONE;
+    return this._state < P_DONE;
   }
 
   /** True while it waits for `sim.activate` after yielding `PASSIVATE`. */
@@ -209,7 +213,15 @@ export class Process<R = unknown> {
     if (d === null) {
       d = new SimEvent<R>(this.sim);
       this._done = d;
-      if (this._state === P_DONE) d.succeed(this.returnValue);
+      if (this._state === P_DONE) {
+        d.succeed(this.returnValue);
+      } else if (this._state === P_FAILED) {
+        // Already failed: the event is born processed, so a later `yield` throws into the
+        // yielder, and merely looking at it crashes nothing.
+        d.ok = false;
+        d.error = this._val;
+        d.state = EventState.Processed;
+      }
     }
     return d;
   }
@@ -246,7 +258,6 @@ export class Sim {
   private readonly heap = new EventHeap<Entry>(256);
   private readonly lane = new Fifo<Entry>(64);
   private nextId = 0;
-  private active: Process<unknown> | null = null;
   private stopEvent: SimEvent<unknown> | null = null;
   private running = false;
 
@@ -258,11 +269,6 @@ export class Sim {
   /** The current simulated time. */
   get now(): number {
     return this._now;
-  }
-
-  /** The process whose step is running, or null between steps. */
-  get activeProcess(): Process<unknown> | null {
-    return this.active;
   }
 
   /** Time of the next heap entry (Infinity when none); the lane, when not empty, runs at `now`. */
@@ -343,7 +349,6 @@ export class Sim {
       if (e !== STOP) throw e;
     } finally {
       this.running = false;
-      this.active = null;
       this.stopEvent = null;
     }
   }
@@ -357,22 +362,22 @@ export class Sim {
     const heap = this.heap;
     const lane = this.lane;
     for (;;) {
+      let item: Entry;
       if (lane.size !== 0 && heap.peekTime() !== this._now) {
-        const item = lane.shift();
-        if (item instanceof Process) {
-          const v = item._val;
-          item._val = undefined;
-          this.resume(item, v, false);
-        } else {
-          this.processEvent(item);
-        }
+        item = lane.shift();
       } else if (heap.size !== 0) {
         this._now = heap.peekTime();
-        const item = heap.pop();
-        if (item instanceof Process) this.resume(item, undefined, false);
-        else this.processEvent(item);
+        item = heap.pop();
       } else {
         return;
+      }
+      if (item instanceof Process) {
+        // `_val` is set only by `activate` (the lane); a timeout from the heap finds it undefined.
+        const v = item._val;
+        item._val = undefined;
+        this.resume(item, v, false);
+      } else {
+        this.processEvent(item);
       }
     }
   }
@@ -408,7 +413,6 @@ export class Sim {
   /** Runs one step of `p`: from its resume to its next yield (or its end). */
   private resume(p: Process<unknown>, v: unknown, thrown: boolean): void {
     const gen = p._gen;
-    this.active = p;
     p._state = P_RUNNING;
     let r: IteratorResult<Yieldable, unknown>;
     try {
@@ -421,12 +425,10 @@ export class Sim {
           p._state = P_READY;
           if (t === this._now) this.lane.push(p);
           else this.heap.push(t, NORMAL, p);
-          this.active = null;
           return;
         }
         if (y === PASSIVATE) {
           p._state = P_PASSIVE;
-          this.active = null;
           return;
         }
         let ev: SimEvent<unknown>;
@@ -437,7 +439,6 @@ export class Sim {
         if (ev.state !== EventState.Processed) {
           ev._wait(p);
           p._state = P_WAITING;
-          this.active = null;
           return;
         }
         r = ev.ok ? gen.next(ev.value) : gen.throw(ev.error);
@@ -448,16 +449,15 @@ export class Sim {
     }
     p._state = P_DONE;
     p.returnValue = r.value;
-    this.active = null;
     const d = p._done;
     if (d !== null) d.succeed(r.value);
   }
 
   private crash(p: Process<unknown>, e: unknown): void {
-    p._state = P_DONE;
-    this.active = null;
+    p._state = P_FAILED;
+    p._val = e;
     const d = p._done;
-    if (d !== null && d.hasWaiters) {
+    if (d?.hasWaiters) {
       d.fail(e);
       return;
     }

@@ -151,6 +151,12 @@ export class Kernel {
   readonly stats: Record<string, number> = {};
   /** Checks run after every step; a returned string is an invariant violation. */
   readonly stepChecks: (() => string | undefined)[] = [];
+  /**
+   * Checks run when a task calls schedule(), before it gives up the CPU: a returned string is a
+   * `bug` violation (the task does not sleep, and the run stops). Subsystems use it to forbid
+   * sleeping where the kernel forbids it (e.g. inside a `wtd_*` call).
+   */
+  readonly scheduleChecks: ((t: Task, on: string) => string | undefined)[] = [];
   tracing: boolean;
 
   private readonly chooser: RecordingChooser;
@@ -243,7 +249,7 @@ export class Kernel {
   /** Records a violation; kinds other than lock-validator stop the run. */
   violation(kind: ViolationKind, message: string): void {
     this.violations.push({ kind, message, step: this.steps });
-    this.emit('violation', { kind, message });
+    this.emit('violation', { violationKind: kind, message });
     if (kind !== 'lock-validator' && this.stopStatus === null) this.stopStatus = 'violation';
   }
 
@@ -710,12 +716,13 @@ export class Kernel {
         ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
         { task: ctx.name, step: this.steps },
         ctx.kind === 'irq',
-        ctx.irqFlags === 0,
+        // Held with interrupts enabled? (spin_lock_irqsave/_irq disabled them at lockPending.)
+        !cpu.irqsOff,
       );
       if (this.lockdep.violations.length > 0) {
         for (const v of this.lockdep.violations.splice(0)) {
           this.violations.push(v);
-          this.emit('violation', { kind: v.kind, message: v.message });
+          this.emit('violation', { violationKind: v.kind, message: v.message });
         }
       }
     }
@@ -725,7 +732,7 @@ export class Kernel {
     lock.since = this.steps;
     if (kind === 'spin_lock_irqsave' || kind === 'spin_lock_irq') lock.savedFlags = ctx.irqFlags;
     ctx.held.push(lock);
-    this.emit('lock.acquire', { lock: lock.name, kind });
+    this.emit('lock.acquire', { lock: lock.name, lockKind: kind });
   }
 
   private unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
@@ -743,7 +750,7 @@ export class Kernel {
     } else {
       this.bufferStore(cpu, lock.cell, 0, true, 'spin_unlock');
     }
-    this.emit('lock.release', { lock: lock.name, kind: flavour });
+    this.emit('lock.release', { lock: lock.name, lockKind: flavour });
     if (flavour === 'spin_lock_irqsave') {
       cpu.irqsOff = lock.savedFlags !== 0;
     } else if (flavour === 'spin_lock_irq') {
@@ -758,6 +765,13 @@ export class Kernel {
 
   /** schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts). */
   private schedule(t: Task, cpu: Cpu, on: string): void {
+    for (const chk of this.scheduleChecks) {
+      const msg = chk(t, on);
+      if (msg !== undefined) {
+        this.violation('bug', msg);
+        return;
+      }
+    }
     if (t.held.length > 0 && this.config.lockdep) {
       this.lockdep.sleepWithLocks(
         t.name,
@@ -766,7 +780,7 @@ export class Kernel {
       );
       for (const v of this.lockdep.violations.splice(0)) {
         this.violations.push(v);
-        this.emit('violation', { kind: v.kind, message: v.message });
+        this.emit('violation', { violationKind: v.kind, message: v.message });
       }
     }
     let state = t.state.value;

@@ -10,6 +10,9 @@
  * - `schedule_task(routine)`: queues a routine for the shared pool of worker threads
  *   (`keventd/N`, daemons); the routine runs in process context and may sleep. The pool is
  *   created on first use with `KEVENTD_DEFAULT_WORKERS` threads, or by `keventd_init`.
+ * - `schedule_tq(tq)`: the same for an embedded `TqStruct` (2.4's `schedule_task(&tq)`): no
+ *   allocation, and a struct already queued is not queued twice (returns 0), as 2.4's
+ *   `tq->sync` bit ensured. A worktodo embeds one.
  */
 import { current as cur } from './current.js';
 import type { Kernel, TimerHandle } from './kernel.js';
@@ -30,6 +33,22 @@ export class TaskQueue {
   constructor(name: string, obj: number) {
     this.name = name;
     this.obj = obj;
+  }
+}
+
+/**
+ * `struct tq_struct`: a routine embedded in its owner (a worktodo). `sync` is set while it sits
+ * on the keventd pool's list (from `schedule_tq` until a worker takes it); the worker calls
+ * whatever `routine` holds when it runs it.
+ */
+export class TqStruct {
+  routine: Routine;
+  label: string;
+  /** Queued and not yet taken by a worker (2.4's `tq->sync`). */
+  sync = false;
+  constructor(routine: Routine, label: string = routine.name || 'routine') {
+    this.routine = routine;
+    this.label = label;
   }
 }
 
@@ -136,6 +155,7 @@ function* worker(k: Kernel, pool: Pool): KernelCode<void> {
       yield* schedule('keventd: no work');
       continue;
     }
+    if (item instanceof TqStruct) item.sync = false;
     yield* spin_unlock_irqrestore(pool.lock);
     k.count('keventd.routines');
     cur.kernel?.emit('tq.run', { queue: 'keventd', what: item.label });
@@ -159,4 +179,27 @@ export function* schedule_task(routine: Routine, label = routine.name || 'routin
   const w = pool.idle.shift();
   yield* spin_unlock_irqrestore(pool.lock);
   if (w !== undefined) yield* wake_up_process(w);
+}
+
+/**
+ * `schedule_task(&tq)` for an embedded `TqStruct`: queues it for a keventd worker unless it is
+ * already queued. Returns 1 if queued, 0 if it was already on the list. Never sleeps.
+ */
+export function* schedule_tq(tq: TqStruct): KernelCode<number> {
+  const k = kernel();
+  if (state(k).pool === null) keventd_init(k);
+  const pool = state(k).pool!;
+  yield* spin_lock_irqsave(pool.lock);
+  if (tq.sync) {
+    yield* spin_unlock_irqrestore(pool.lock);
+    return 0;
+  }
+  tq.sync = true;
+  pool.work.push(tq);
+  k.hold();
+  cur.kernel?.emit('tq.queue', { queue: 'keventd', what: tq.label });
+  const w = pool.idle.shift();
+  yield* spin_unlock_irqrestore(pool.lock);
+  if (w !== undefined) yield* wake_up_process(w);
+  return 1;
 }

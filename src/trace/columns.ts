@@ -4,10 +4,16 @@
  *
  * ```
  * step | CPU0 (waker)                   | CPU1 (waiter)
- * -----+--------------------------------+--------------------------------
+ * -----+--------------------------------+-------------------------------
+ *    2 |                                | WRITE_ONCE wq.head = 1
+ *      |                                | (buffered)
+ *      |                                | [sb: wq.head=1]
  *    3 | WRITE_ONCE cond = 1 (buffered) |
  *      | [sb: cond=1]                   |
- *    4 |                                | waitqueue_active wq -> 0   <== store still buffered
+ *    4 | waitqueue_active wq.head -> 0  |   <== cond=1 still in CPU0's store buffer
+ *      | [sb: cond=1]                   |
+ *    5 |                                | READ_ONCE cond -> 0   <== wq.head=1 still in CPU1's store buffer
+ *      |                                | [sb: wq.head=1]
  * ```
  *
  * - {@link columnView}: the view as a string (options: shown kinds, column width, a row
@@ -80,11 +86,19 @@ function sameBuffer(a: readonly SbView[], b: readonly SbView[]): boolean {
   return a === b || (a.length === 0 && b.length === 0);
 }
 
-/** `[sb: cond=1, x=2]` (oldest first), or `[sb: empty]`. */
-export function formatStoreBuffer(entries: readonly SbView[]): string {
+/**
+ * `[sb: cond=1, x=2]` (oldest first), or `[sb: empty]`. With more than `max` entries only the
+ * newest `max` are listed, after a count of the others: `[sb: 3 older, x=2, y=5]`.
+ */
+export function formatStoreBuffer(entries: readonly SbView[], max = Number.POSITIVE_INFINITY): string {
   if (entries.length === 0) return '[sb: empty]';
-  return `[sb: ${entries.map((s) => `${s.cell}=${s.value}`).join(', ')}]`;
+  const hidden = Math.max(0, entries.length - Math.max(1, max));
+  const shown = entries.slice(hidden).map((s) => `${s.cell}=${s.value}`);
+  return `[sb: ${hidden > 0 ? `${hidden} older, ` : ''}${shown.join(', ')}]`;
 }
+
+/** Most store-buffer entries {@link columnView} lists under an event. */
+const SB_SHOWN = 8;
 
 /** Name of a pid for the columns (`<idle>` for -1). */
 function nameOf(names: ReadonlyMap<number, string>, pid: number): string {
@@ -309,7 +323,7 @@ export function columnView(
   const colCount = n + (globalColumn ? 1 : 0);
   const spanWidth = Math.max(width, colCount * (width + 3) - 3);
 
-  const fit = (text: string, w: number): string[] => (wrap ? wrapText(text, w) : [cut(text, w)]);
+  const fitText = (text: string, w: number): string[] => (wrap ? wrapText(text, w) : [cut(text, w)]);
   const join = (step: string, cells: readonly string[], marker: string): string => {
     let line = `${step.padStart(stepWidth)} | ${cells.map((c) => c.padEnd(width)).join(' | ')}`;
     if (marker !== '') line = `${line.trimEnd()}   ${marker}`;
@@ -334,7 +348,7 @@ export function columnView(
     const marker = mark?.(e, { index: i, before, after, names }) ?? '';
     const step = String(e.step);
     if (e.cpu < 0 && !globalColumn) {
-      const text = fit(`== ${cellText(e, names)}`, spanWidth);
+      const text = fitText(`== ${cellText(e, names)}`, spanWidth);
       text.forEach((t, k) => {
         lines.push(
           `${(k === 0 ? step : '').padStart(stepWidth)} | ${t}${k === 0 && marker !== '' ? `   ${marker}` : ''}`.trimEnd(),
@@ -343,11 +357,11 @@ export function columnView(
       return;
     }
     const col = e.cpu < 0 ? n : e.cpu;
-    const cellLines = fit(prefixOf(e, i) + cellText(e, names), width);
+    const cellLines = fitText(prefixOf(e, i) + cellText(e, names), width);
     if (showStoreBuffers && e.cpu >= 0) {
       const sb = after[e.cpu] ?? [];
       if (sb.length > 0 || !sameBuffer(sb, before[e.cpu] ?? []))
-        cellLines.push(...fit(formatStoreBuffer(sb), width));
+        cellLines.push(...fitText(formatStoreBuffer(sb, SB_SHOWN), width));
     }
     cellLines.forEach((t, k) => {
       const cells = Array.from({ length: colCount }, (_, c) => (c === col ? t : ''));

@@ -50,13 +50,10 @@ export interface TracePayloads {
   'mem.drain': { cell: string; value: number; from: number };
   'mem.rmw': { cell: string; old: number; value: number; op: string };
   'mem.fence': { op: string };
-  /**
-   * The payload's `kind` is shadowed by the event's own `kind` (`'lock.acquire'`), so the
-   * lock's kind (`spin`, `irqsave`, `sem`, ...) travels in `lockKind`.
-   */
-  'lock.acquire': { lock: string; kind: string; lockKind?: string };
-  /** As `lock.acquire`: the lock's kind is in `lockKind`. */
-  'lock.release': { lock: string; kind: string; lockKind?: string };
+  /** The flavour of acquisition (`spin_lock`, `spin_lock_irqsave`, ...) is `lockKind`. */
+  'lock.acquire': { lock: string; lockKind: string };
+  /** As `lock.acquire`. */
+  'lock.release': { lock: string; lockKind: string };
   'lock.spin': { lock: string; holder: number };
   'sem.down': { sem: string; count: number; slept: boolean };
   'sem.up': { sem: string; count: number };
@@ -64,11 +61,8 @@ export interface TracePayloads {
   'wq.remove': { wq: string; entry: string };
   'wq.wake': { wq: string; entry: string; func: string; result: number };
   note: { text: string };
-  /**
-   * The payload's `kind` is shadowed by the event's own `kind` (`'violation'`), so the
-   * violation's kind (`hang`, `invariant`, `lock-validator`, `bug`) travels in `violationKind`.
-   */
-  violation: { kind: string; message: string; violationKind?: string };
+  /** A violation: its kind (`hang`, `invariant`, `lock-validator`, `bug`) and message. */
+  violation: { violationKind: string; message: string };
   'io.submit': { dev: string; rw: string; sector: number; bytes: number; req: number };
   'io.start': { dev: string; rw: string; sector: number; bytes: number; req: number };
   'io.complete': { dev: string; rw: string; sector: number; bytes: number; req: number; res: number };

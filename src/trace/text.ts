@@ -2,8 +2,9 @@
  * The ftrace-like text log: one line per event, fixed-width columns.
  *
  * ```
- * #        TASK-PID    CPU    STEP     TIMESTAMP  EVENT
- *          waker-1   [000]      12   0.000120000: mem.store cell=cond value=1 op=WRITE_ONCE buffered
+ * #       TASK-PID  CPU    STEP   TIMESTAMP  EVENT
+ *          waker-1 [000]     12    0.000120: mem.store cell=cond value=1 op=WRITE_ONCE buffered
+ *            <irq> [000]     15    0.000150: sched.wakeup task=waiter-2 woken
  * ```
  *
  * - {@link textLog}: the whole log (a `#` header, then the lines), one string.

@@ -41,7 +41,8 @@ describe('Sim timeouts', () => {
     sim.process(sleeper('b', [1, 3]));
     sim.process(sleeper('c', [4]));
     sim.run();
-    expect(log).toEqual(['b@1', 'a@2', 'a@4', 'b@4', 'c@4']);
+    // All three wake at t=4: c's timeout was pushed at t=0, b's at t=1, a's at t=2.
+    expect(log).toEqual(['b@1', 'a@2', 'c@4', 'b@4', 'a@4']);
   });
 
   it('rejects a negative or NaN delay, naming the process', () => {
@@ -91,6 +92,25 @@ describe('Sim run(until)', () => {
     sim.run(5);
     expect(log).toEqual([1, 2, 3, 4]);
     expect(sim.now).toBe(5);
+  });
+
+  it('a run ended early by a crash leaves no stale stop behind', () => {
+    const sim = new Sim();
+    const log: number[] = [];
+    sim.process(function* () {
+      for (let i = 0; i < 20; i++) {
+        yield 1;
+        log.push(sim.now);
+      }
+    });
+    sim.process(function* crasher() {
+      yield 5.5;
+      throw new Error('x');
+    });
+    expect(() => sim.run(10)).toThrow(/crasher/);
+    expect(sim.now).toBe(5.5);
+    sim.run();
+    expect(log.at(-1)).toBe(20);
   });
 
   it('advances the clock to `until` when nothing is left before it', () => {
@@ -304,6 +324,17 @@ describe('Processes', () => {
     });
     sim.run();
     expect(log).toEqual(['kid failed']);
+    expect(child.isAlive).toBe(false);
+    // Yielding it again, later, throws the same exception into the new yielder.
+    sim.process(function* () {
+      try {
+        yield child;
+      } catch (e) {
+        log.push(`again: ${(e as Error).message}`);
+      }
+    });
+    sim.run();
+    expect(log).toEqual(['kid failed', 'again: kid failed']);
   });
 
   it('rejects an unsupported yield, naming the process', () => {

@@ -67,14 +67,13 @@ export function sampleTrace(nsPerStep = 1000): TraceEvent[] {
   b.next(nsPerStep).emit('sched.sleep', 1, 2, { task: 2, state: 'TASK_UNINTERRUPTIBLE', on: 'wq:wq' });
   b.emit('sched.switch', 1, 2, { prev: 2, next: -1, prevState: 'D' });
   b.next(nsPerStep).emit('irq.enter', 0, -1, { irq: 'timer' });
-  b.next(nsPerStep).emit('lock.acquire', 0, -1, { lock: 'wq.lock', kind: 'lock.acquire', lockKind: 'spin' });
+  b.next(nsPerStep).emit('lock.acquire', 0, -1, { lock: 'wq.lock', lockKind: 'spin' });
   b.emit('wq.wake', 0, -1, { wq: 'wq', entry: 'waiter', func: 'default_wake_function', result: 1 });
   b.emit('sched.wakeup', 0, -1, { task: 2, woken: true });
-  b.emit('lock.release', 0, -1, { lock: 'wq.lock', kind: 'lock.release', lockKind: 'spin' });
+  b.emit('lock.release', 0, -1, { lock: 'wq.lock', lockKind: 'spin' });
   b.next(nsPerStep).emit('irq.exit', 0, -1, { irq: 'timer' });
   b.next(nsPerStep).emit('sched.switch', 1, -1, { prev: -1, next: 2, prevState: 'R' });
   b.next(nsPerStep).emit('violation', -1, -1, {
-    kind: 'violation',
     violationKind: 'invariant',
     message: 'waiter slept while cond = 1',
   });
@@ -217,7 +216,6 @@ export function interpret(
         break;
       case 'violation':
         b.emit('violation', -1, -1, {
-          kind: 'violation',
           violationKind: 'bug',
           message: 'bad </script><!--',
         });

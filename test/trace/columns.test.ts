@@ -1,3 +1,4 @@
+import { test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
   cellText,
@@ -8,7 +9,7 @@ import {
   storeBufferStates,
   wrapText,
 } from '../../src/trace/columns.js';
-import { SAMPLE_META, sampleTrace, TraceBuilder } from './builder.js';
+import { SAMPLE_META, sampleTrace, TraceBuilder, traceArb } from './builder.js';
 
 /** The column (0 = step, 1 = CPU0, ...) a row's text sits in, for rows that have one. */
 function columnOf(line: string): number {
@@ -25,11 +26,12 @@ describe('storeBufferStates', () => {
     const ev = sampleTrace();
     const sbs = storeBufferStates(ev, 2);
     expect(sbs).toHaveLength(ev.length);
-    const after = (kind: string, cpu: number) => sbs[ev.findIndex((e) => e.kind === kind && e.cpu === cpu)]!;
-    expect(after('mem.store', 1)).toEqual([[], [{ cell: 'wq.head', value: 1 }]]);
-    expect(after('mem.store', 0)).toEqual([[{ cell: 'cond', value: 1 }], [{ cell: 'wq.head', value: 1 }]]);
-    expect(after('mem.drain', 0)).toEqual([[], [{ cell: 'wq.head', value: 1 }]]);
-    expect(after('mem.drain', 1)).toEqual([[], []]);
+    const sbAfter = (kind: string, cpu: number) =>
+      sbs[ev.findIndex((e) => e.kind === kind && e.cpu === cpu)]!;
+    expect(sbAfter('mem.store', 1)).toEqual([[], [{ cell: 'wq.head', value: 1 }]]);
+    expect(sbAfter('mem.store', 0)).toEqual([[{ cell: 'cond', value: 1 }], [{ cell: 'wq.head', value: 1 }]]);
+    expect(sbAfter('mem.drain', 0)).toEqual([[], [{ cell: 'wq.head', value: 1 }]]);
+    expect(sbAfter('mem.drain', 1)).toEqual([[], []]);
     expect(sbs[sbs.length - 1]).toEqual([[], []]);
   });
 
@@ -79,6 +81,9 @@ describe('storeBufferStates', () => {
         { cell: 'x', value: 2 },
       ]),
     ).toBe('[sb: cond=1, x=2]');
+    const many = Array.from({ length: 5 }, (_, k) => ({ cell: `c${k}`, value: k }));
+    expect(formatStoreBuffer(many, 2)).toBe('[sb: 3 older, c3=3, c4=4]');
+    expect(formatStoreBuffer(many, 5)).toBe('[sb: c0=0, c1=1, c2=2, c3=3, c4=4]');
   });
 });
 
@@ -195,5 +200,36 @@ describe('columnView', () => {
   it('is deterministic', () => {
     const o = { showStoreBuffers: true, mark: markStoreLoadReordering() };
     expect(columnView(sampleTrace(), SAMPLE_META, o)).toBe(columnView(sampleTrace(), SAMPLE_META, o));
+  });
+});
+
+describe('properties', () => {
+  test.prop([traceArb])(
+    'every shown event sits in its own CPU column (or the global one)',
+    ({ events, meta }) => {
+      const lines = columnView(events, meta, { kinds: 'all', width: 200, wrap: false, global: 'column' })
+        .trimEnd()
+        .split('\n');
+      const hasGlobal = events.some((e) => e.cpu < 0);
+      expect(lines.length).toBe(2 + events.length);
+      events.forEach((e, i) => {
+        const line = lines[2 + i]!;
+        expect(line.startsWith(String(e.step).padStart(4))).toBe(true);
+        expect(columnOf(line)).toBe(e.cpu < 0 ? meta.cpus + 1 : e.cpu + 1);
+      });
+      expect(lines[0]!.endsWith('global')).toBe(hasGlobal);
+    },
+  );
+
+  test.prop([traceArb])('store-buffer depth = buffered stores - drains, per CPU', ({ events, meta }) => {
+    const sbs = storeBufferStates(events, meta.cpus);
+    for (let c = 0; c < meta.cpus; c++) {
+      let depth = 0;
+      events.forEach((e, i) => {
+        if (e.cpu === c && e.kind === 'mem.store' && e.buffered) depth++;
+        if (e.cpu === c && e.kind === 'mem.drain') depth--;
+        expect(sbs[i]![c]!.length).toBe(depth);
+      });
+    }
   });
 });

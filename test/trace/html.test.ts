@@ -133,7 +133,7 @@ describe('htmlTimeline', () => {
   it('cannot be broken by </script> or markup inside event text', () => {
     const b = new TraceBuilder();
     b.emit('note', 0, 1, { text: '</script><script>alert(1)</script><!--' });
-    b.emit('violation', -1, -1, { kind: 'violation', violationKind: 'bug', message: '<b>"x" & \'y\'</b>' });
+    b.emit('violation', -1, -1, { violationKind: 'bug', message: '<b>"x" & \'y\'</b>' });
     const page = htmlTimeline(b.events, { ...SAMPLE_META, scenario: '<i>x</i>' });
     expect(count(page, '</script>')).toBe(2);
     expect(count(page, '<script')).toBe(2);

@@ -16,7 +16,7 @@ describe('TraceRecorder', () => {
     expect(rec.attached).toBe(true);
     emitAll(em, events);
     expect(rec.events).toHaveLength(events.length);
-    rec.events.forEach((e, i) => expect(e).toBe(events[i]));
+    for (const [i, e] of rec.events.entries()) expect(e).toBe(events[i]);
     expect(rec.dropped).toBe(0);
     expect(rec.truncated).toBe(false);
   });

@@ -1,3 +1,4 @@
+import { test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../src/trace/events.js';
 import { taskNames } from '../../src/trace/meta.js';
@@ -11,7 +12,7 @@ import {
   textLines,
   textLog,
 } from '../../src/trace/text.js';
-import { SAMPLE_META, sampleTrace, TraceBuilder } from './builder.js';
+import { SAMPLE_META, sampleTrace, TraceBuilder, traceArb } from './builder.js';
 
 describe('formatSeconds', () => {
   it('prints integer ns as seconds with 9 or 6 digits', () => {
@@ -58,13 +59,11 @@ describe('describeEvent', () => {
     expect(oneLine('a\n  b\r\nc')).toBe('a / b / c');
     const c = new TraceBuilder();
     c.emit('note', 0, 1, { text: 'line one\nline two' });
-    c.emit('violation', -1, -1, { kind: 'violation', violationKind: 'hang', message: 'stuck:\n  waiter' });
-    c.emit('violation', -1, -1, { kind: 'violation', message: 'no kind given' });
+    c.emit('violation', -1, -1, { violationKind: 'hang', message: 'stuck:\n  waiter' });
     c.emit('sched.sleep', 1, 2, { task: 2, state: 'TASK_INTERRUPTIBLE', on: 'wait queue' });
     expect(c.events.map((e) => describeEvent(e, names))).toEqual([
       'note: line one / line two',
       'violation [hang] stuck: / waiter',
-      'violation [violation] no kind given',
       'sched.sleep task=waiter-2 state=TASK_INTERRUPTIBLE on="wait queue"',
     ]);
   });
@@ -148,4 +147,20 @@ describe('textLog', () => {
     const lines = textLines(b.events, { scenario: 's', cpus: 1, memoryModel: 'sc', tasks: [] });
     expect(lines[1]).toBe('       kworker-9 [000]      1    0.000001: mem.fence op=smp_mb');
   });
+});
+
+describe('properties', () => {
+  test.prop([traceArb])(
+    'one line per event, carrying its description, columns aligned',
+    ({ events, meta }) => {
+      const lines = textLines(events, meta);
+      const names = taskNames(events, meta);
+      expect(lines).toHaveLength(events.length);
+      lines.forEach((l, i) => {
+        expect(l.endsWith(describeEvent(events[i]!, names))).toBe(true);
+        expect(l.slice(16, 23)).toMatch(/^ \[(\d{3}|---)\] $/);
+      });
+      expect(textLog(events, meta)).toBe(textLog(structuredClone(events), structuredClone(meta)));
+    },
+  );
 });
