@@ -3,8 +3,9 @@
  * appending it to `groups`.
  */
 import { desGroup } from './des.js';
+import { exploreGroup } from './explore.js';
 import { kernelGroup } from './kernel.js';
 import type { BenchGroup } from './types.js';
 
 /** Every benchmark group, in the order they run. */
-export const groups: BenchGroup[] = [desGroup, kernelGroup];
+export const groups: BenchGroup[] = [desGroup, kernelGroup, exploreGroup];

@@ -11,12 +11,12 @@
 import fc from 'fast-check';
 import type { Chooser } from '../kernel/chooser.js';
 import { fromArray } from '../kernel/chooser.js';
-import type { KernelConfig } from '../kernel/kernel.js';
+import type { Kernel, KernelConfig } from '../kernel/kernel.js';
 import type { ViolationKind } from '../kernel/violation.js';
 import { countPreemptions, minimize } from './minimize.js';
 import { type RunReport, runScenario, scenarioConfig } from './runner.js';
 import type { Scenario } from './scenario.js';
-import { Abandon, DfsSearch } from './strategies/dfs.js';
+import { Abandon, DfsSearch, schedWatch } from './strategies/dfs.js';
 import { pctChooser, pctGuarantee } from './strategies/pct.js';
 import { randomChooser } from './strategies/random.js';
 import { encodeToken } from './token.js';
@@ -161,6 +161,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   const violations: FoundViolation[] = [];
   const states = new Set<string>();
   const schedules = new Set<string>();
+  let exhaustiveSchedules = 0;
   const cutBy = new Set<string>();
   let explored = 0;
   let longest = 0;
@@ -168,8 +169,14 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   let redundant = 0;
   let pctInfo: ExploreReport['pct'];
 
-  const runOnce = (chooser: Chooser): RunReport =>
-    runScenario(scenario, { config: runCfg, chooser, maxSteps, keepTrace: false });
+  const runOnce = (chooser: Chooser, onKernel?: (k: Kernel) => void): RunReport =>
+    runScenario(scenario, {
+      config: runCfg,
+      chooser,
+      maxSteps,
+      keepTrace: false,
+      ...(onKernel !== undefined ? { onKernel } : {}),
+    });
 
   const record = (r: RunReport): boolean => {
     explored++;
@@ -183,6 +190,9 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (violations.length < 20) violations.push(report(r));
     return stopOnFirst;
   };
+
+  // The exhaustive search knows the preemptions of the run it just did (used when not minimising).
+  let knownPreemptions: (() => number) | null = null;
 
   const report = (r: RunReport): FoundViolation => {
     const v = r.violations[0]!;
@@ -198,7 +208,10 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
       kind: fv.kind,
       message: fv.message,
       replay: encodeToken(scenario.name, scenarioConfig(scenario, runCfg), choices),
-      preemptions: countPreemptions(scenario, runCfg, choices, maxSteps),
+      preemptions:
+        !doMin && knownPreemptions !== null
+          ? knownPreemptions()
+          : countPreemptions(scenario, runCfg, choices, maxSteps),
       steps: final.steps,
       choicesBefore: r.choices.length,
       choicesAfter: choices.length,
@@ -210,7 +223,15 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (bound !== undefined) dfsOpts.preemptionBound = bound;
     dfsOpts.sleepSets = options.sleepSets ?? (bound === undefined && !config.timed);
     const search = new DfsSearch(dfsOpts);
+    knownPreemptions = () => search.preemptions();
+    const attach = search.sleepSets ? (k: Kernel) => search.watch(schedWatch(k)) : undefined;
+    // Sharding: the subtrees below the first SHARD_DEPTH decisions are dealt out in DFS order
+    // (a run that ends above that depth is a subtree of its own). Every shard walks the same
+    // decisions above the depth, so their ordinals agree; a shard abandons a subtree it does
+    // not own as soon as the run reaches the depth.
     let prefixOrdinal = 0;
+    let lastPrefix = '';
+    let ownPrefix = true;
     let stopped = false;
     for (;;) {
       if (explored >= runs) {
@@ -219,39 +240,38 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
       }
       let r: RunReport | null = null;
       const chooser = search.chooser();
-      let owned = true;
       const guarded: Chooser =
         shard === undefined
           ? chooser
           : {
               choose: (n, why, point) => {
                 const c = chooser.choose(n, why, point);
-                const depth = search.choices().length;
-                if (depth === SHARD_DEPTH && search.lastWasNew) {
-                  const ord = prefixOrdinal++;
-                  if (ord % shard.count !== shard.index) {
-                    owned = false;
-                    throw new Abandon('sleep');
+                if (search.currentDepth === SHARD_DEPTH) {
+                  const key = search.choices().join(',');
+                  if (key !== lastPrefix) {
+                    lastPrefix = key;
+                    ownPrefix = prefixOrdinal++ % shard.count === shard.index;
                   }
+                  if (!ownPrefix) throw new Abandon('shard');
                 }
                 return c;
               },
               observe: (a) => chooser.observe?.(a),
             };
       try {
-        r = runOnce(guarded);
+        r = runOnce(guarded, attach);
       } catch (e) {
+        // Abandon may come wrapped, when a decision taken inside kernel code abandoned the run.
         if (!(e instanceof Abandon) && !(e instanceof Error && e.message.includes('execution abandoned')))
           throw e;
-        if (!owned) search.redundant--; // not redundant: another shard owns it
       }
       if (r !== null) {
         let mine = true;
-        if (shard !== undefined && search.choices().length < SHARD_DEPTH) {
+        if (shard !== undefined && search.currentDepth < SHARD_DEPTH) {
           mine = prefixOrdinal++ % shard.count === shard.index;
         }
         if (mine) {
-          schedules.add(search.choices().join(','));
+          exhaustiveSchedules++; // every execution of the DFS follows a decision list of its own
           if (record(r)) {
             stopped = true;
             cutBy.add('stopped');
@@ -326,7 +346,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     complete: strategy === 'exhaustive' ? complete : false,
     cutBy: [...cutBy],
     coverage: {
-      distinctSchedules: schedules.size,
+      distinctSchedules: strategy === 'exhaustive' ? exhaustiveSchedules : schedules.size,
       distinctFinalStates: states.size,
       longestRun: longest,
       redundant,

@@ -84,7 +84,7 @@ export function runScenario(scenario: Scenario, opts: RunScenarioOptions = {}): 
       status = 'violation';
     }
   }
-  const stats: Record<string, unknown> = { ...k.stats };
+  const stats: Record<string, unknown> = k.snapshotStats();
   if (inst.stats !== undefined) Object.assign(stats, inst.stats());
   return {
     scenario: scenario.name,

@@ -86,44 +86,61 @@ export interface RunResult {
   readonly choices: readonly number[];
 }
 
-/** A timed event on the heap. */
-class Timed {
+/** A timed event on the heap; it is also the handle returned for cancelling it. */
+class Timed implements TimerHandle {
   cancelled = false;
   readonly kind: 'cpu' | 'call' | 'irq';
   readonly cpu: number;
   readonly fn: (() => void) | null;
   readonly label: string;
   readonly background: boolean;
+  private readonly owner: { fgEvents: number };
   constructor(
+    owner: { fgEvents: number },
     kind: 'cpu' | 'call' | 'irq',
     cpu: number,
     fn: (() => void) | null,
     label: string,
     background: boolean,
   ) {
+    this.owner = owner;
     this.kind = kind;
     this.cpu = cpu;
     this.fn = fn;
     this.label = label;
     this.background = background;
   }
+  cancel(): boolean {
+    if (this.cancelled) return false;
+    this.cancelled = true;
+    if (!this.background) this.owner.fgEvents--;
+    return true;
+  }
+  pending(): boolean {
+    return !this.cancelled;
+  }
 }
 
 /** A handle to a pending timed event, for cancellation. */
 export interface TimerHandle {
-  readonly cancel: () => boolean;
-  readonly pending: () => boolean;
+  /** Cancels the event; false if it already fired or was cancelled. */
+  cancel(): boolean;
+  /** True until the event fires or is cancelled. */
+  pending(): boolean;
 }
+
+/** The generator a task holds until its own code is created. */
+const PLACEHOLDER: KernelCode<unknown> = (function* () {})();
 
 const DRAIN_ACTOR_BASE = -1_000_000;
 const IRQ_ACTOR_BASE = -2_000_000;
 const TIMER_ACTOR = -3_000_000;
 
-/** An enabled action. */
-interface Action {
-  info: ActionInfo;
-  run: () => void;
-}
+/** Kinds of enabled actions. */
+const ACT_OP = 0;
+const ACT_DRAIN = 1;
+const ACT_IRQ = 2;
+const ACT_TIMER = 3;
 
 /** Thrown out of the step loop to stop a run (a violation that ends it). */
 class StopRun {
@@ -149,6 +166,9 @@ export class Kernel {
   readonly events: EventEmitter<{ trace: [TraceEvent] }> = new EventEmitter();
   /** Counters any subsystem may add to; reported as `stats`. */
   readonly stats: Record<string, number> = {};
+  /** Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
+  private nSwitches = 0;
+  private nWakeups = 0;
   /** Checks run after every step; a returned string is an invariant violation. */
   readonly stepChecks: (() => string | undefined)[] = [];
   /**
@@ -160,14 +180,19 @@ export class Kernel {
   tracing: boolean;
 
   private readonly chooser: RecordingChooser;
-  private readonly heap = new EventHeap<Timed>();
-  private fgEvents = 0;
+  private readonly heap = new EventHeap<Timed>(4);
+  /** Pending timed events that are not background ones. */
+  fgEvents = 0;
   private nextObj = 1;
   private nextPid = 1;
   private live = 0;
   private lastCpu = -1;
   private stopStatus: RunStatus | null = null;
-  private readonly actions: Action[] = [];
+  private readonly actKind: number[] = [];
+  private readonly actCtx: (Context | null)[] = [];
+  private readonly actCpu: (Cpu | null)[] = [];
+  private readonly actCell: (Cell | null)[] = [];
+  private nAct = 0;
   private readonly infos: ActionInfo[] = [];
   private readonly drainIdx: number[] = [];
   private readonly point: { actions: ActionInfo[]; continues: boolean };
@@ -241,6 +266,14 @@ export class Kernel {
     this.events.emit('trace', ev);
   }
 
+  /** `stats` with the kernel's own counters filled in. */
+  snapshotStats(): Record<string, number> {
+    const out: Record<string, number> = { ...this.stats };
+    if (this.nSwitches > 0) out.contextSwitches = this.nSwitches;
+    if (this.nWakeups > 0) out.wakeups = this.nWakeups;
+    return out;
+  }
+
   /** Adds `n` to the counter `name` in `stats`. */
   count(name: string, n = 1): void {
     this.stats[name] = (this.stats[name] ?? 0) + n;
@@ -275,8 +308,7 @@ export class Kernel {
     }
     const pid = this.nextPid++;
     const state = this.cell(`${name}.state`, TASK_RUNNING);
-    const placeholder = (function* () {})() as KernelCode<unknown>;
-    const t = new Task(pid, name, placeholder, state, opts);
+    const t = new Task(pid, name, PLACEHOLDER, state, opts);
     t.gen = typeof code === 'function' ? code(t) : code;
     this.tasks.push(t);
     if (!t.daemon) this.live++;
@@ -358,7 +390,7 @@ export class Kernel {
     cpu.task = next;
     cpu.stack.push(next);
     next.switches++;
-    this.count('contextSwitches');
+    this.nSwitches++;
     const save = cur.cpu;
     cur.cpu = cpu;
     this.emit('sched.switch', { prev, next: next.id, prevState });
@@ -380,22 +412,14 @@ export class Kernel {
   after(delay: number, label: string, fn: () => void, background = false): TimerHandle {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`after(${delay}, '${label}'): delay must be a non-negative integer (ns)`);
-    const ev = new Timed('call', -1, fn, label, background);
+    const ev = new Timed(this, 'call', -1, fn, label, background);
     return this.push(this.now + delay, ev);
   }
 
   private push(time: number, ev: Timed): TimerHandle {
     this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
     if (!ev.background) this.fgEvents++;
-    return {
-      cancel: () => {
-        if (ev.cancelled) return false;
-        ev.cancelled = true;
-        if (!ev.background) this.fgEvents--;
-        return true;
-      },
-      pending: () => !ev.cancelled,
-    };
+    return ev;
   }
 
   /**
@@ -422,6 +446,8 @@ export class Kernel {
       c.costEvent.cancel();
       c.costEvent = null;
       top.suspendedCost = Math.max(0, c.costEnd - this.now);
+      // A cost ending right now is over: the context resumes when the handler returns.
+      if (top.suspendedCost === 0) top.needsResume = true;
       c.busy = false;
     }
     this.takeIrq(c);
@@ -429,14 +455,14 @@ export class Kernel {
 
   private takeIrq(c: Cpu): void {
     const req = c.pendingIrqs.shift() as IrqRequest;
-    const hook = this.irqExitHook;
-    const body =
-      hook === null
-        ? req.handler()
-        : (function* () {
-            yield* req.handler();
-            yield* hook();
-          })();
+    const k = this;
+    // The exit hook is looked up when the handler ends: a handler may be what installs it
+    // (the first use of tq_immediate), and its routines must still run at this exit.
+    const body = (function* () {
+      yield* req.handler();
+      const hook = k.irqExitHook;
+      if (hook !== null) yield* hook();
+    })();
     const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, `irq:${req.name}`, 'irq', body);
     ctx.cpu = c;
     c.stack.push(ctx);
@@ -515,7 +541,7 @@ export class Kernel {
             break;
         }
         ctx.pending = op;
-        this.describe(ctx, op);
+        ctx.described = false;
         return;
       }
     } finally {
@@ -537,7 +563,7 @@ export class Kernel {
   private startCost(cpu: Cpu, ns: number): void {
     cpu.busy = true;
     cpu.costEnd = this.now + ns;
-    cpu.costEvent = this.push(cpu.costEnd, new Timed('cpu', cpu.id, null, 'cost', false));
+    cpu.costEvent = this.push(cpu.costEnd, new Timed(this, 'cpu', cpu.id, null, 'cost', false));
     if (this.tracing) {
       const save = cur.cpu;
       cur.cpu = cpu;
@@ -831,7 +857,7 @@ export class Kernel {
     const cpu = cur.cpu;
     this.mem.commit(cpu === null ? 0 : cpu.id, t.state, TASK_RUNNING);
     this.emit('sched.wakeup', { task: t.id, woken: true });
-    this.count('wakeups');
+    this.nWakeups++;
     if (t.sleeping) {
       t.sleeping = false;
       t.waitingOn = '';
@@ -1000,19 +1026,22 @@ export class Kernel {
     this.advance(ctx, value);
   }
 
-  /** Collects the enabled actions into `this.actions`; returns whether the last CPU continues. */
+  /**
+   * Collects the enabled actions (into the parallel arrays `actKind`, `actCtx`, `actCpu`,
+   * `actCell` and `infos`, `nAct` of them); returns whether action 0 continues the CPU that ran
+   * last. Nothing is allocated for CPU operations: their ActionInfo is the context's own record.
+   */
   private collect(): boolean {
-    const actions = this.actions;
     const infos = this.infos;
-    actions.length = 0;
-    infos.length = 0;
+    let n = 0;
     const timed = this.config.timed;
     let continues = false;
-    const ncpu = this.cpus.length;
+    const cpus = this.cpus;
+    const ncpu = cpus.length;
     const start = Math.max(this.lastCpu, 0);
     // CPU operations, starting with the CPU that ran last (index 0 = no preemption).
     for (let k = 0; k < ncpu; k++) {
-      const cpu = this.cpus[(start + k) % ncpu]!;
+      const cpu = cpus[(start + k) % ncpu]!;
       if (cpu.busy) continue;
       if (timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
       if (cpu.stack.length === 0 && (cpu.runqueue.length > 0 || this.anyStealable())) this.refill(cpu);
@@ -1020,19 +1049,20 @@ export class Kernel {
       if (ctx === null || ctx.pending === null || cpu.busy) continue;
       if (!this.enabled(ctx, cpu)) continue;
       if (k === 0 && this.lastCpu >= 0) continues = true;
-      actions.push({ info: ctx.action, run: () => this.runOp(ctx) });
-      infos.push(ctx.action);
+      this.actKind[n] = ACT_OP;
+      this.actCtx[n] = ctx;
+      infos[n++] = ctx.action;
     }
     // Store-buffer drains.
-    if (this.config.memoryModel !== 'sc') {
-      for (const cpu of this.cpus) {
+    const model = this.config.memoryModel;
+    if (model !== 'sc') {
+      for (const cpu of cpus) {
         if (cpu.sb.entries.length === 0) continue;
-        const idx = cpu.sb.drainable(this.config.memoryModel, this.drainIdx);
+        const idx = cpu.sb.drainable(model, this.drainIdx);
         for (const i of idx) {
           const e = cpu.sb.entries[i]!;
-          const perCell = this.config.memoryModel !== 'tso';
-          const info: ActionInfo = {
-            actor: DRAIN_ACTOR_BASE - cpu.id * 100_000 - (perCell ? e.cell.id : 0),
+          infos[n] = {
+            actor: DRAIN_ACTOR_BASE - cpu.id * 100_000 - (model !== 'tso' ? e.cell.id : 0),
             cpu: cpu.id,
             obj: e.cell.id,
             write: true,
@@ -1041,25 +1071,19 @@ export class Kernel {
             kind: 'drain',
             label: `drain CPU${cpu.id} ${e.cell.name}=${e.value}`,
           };
-          const cell = e.cell;
-          actions.push({
-            info,
-            run: () => {
-              const j = cpu.sb.entries.findIndex((x) => x.cell === cell);
-              this.drain(cpu, j);
-            },
-          });
-          infos.push(info);
+          this.actKind[n] = ACT_DRAIN;
+          this.actCpu[n] = cpu;
+          this.actCell[n++] = e.cell;
         }
       }
     }
     if (!timed) {
       // Interrupts waiting to be taken, and the next timed event: choices like any other.
-      for (const cpu of this.cpus) {
+      for (const cpu of cpus) {
         if (cpu.pendingIrqs.length === 0 || cpu.irqsOff || cpu.busy) continue;
         const top = cpu.top();
         if (top !== null && top.kind === 'irq') continue;
-        const info: ActionInfo = {
+        infos[n] = {
           actor: IRQ_ACTOR_BASE - cpu.id,
           cpu: cpu.id,
           obj: -1,
@@ -1069,14 +1093,14 @@ export class Kernel {
           kind: 'irq',
           label: `irq ${cpu.pendingIrqs[0]!.name} on CPU${cpu.id}`,
         };
-        actions.push({ info, run: () => this.takeIrq(cpu) });
-        infos.push(info);
+        this.actKind[n] = ACT_IRQ;
+        this.actCpu[n++] = cpu;
       }
-      if (this.fgEvents > 0 || (this.heap.size > 0 && actions.length > 0)) {
+      if (this.fgEvents > 0 || (this.heap.size > 0 && n > 0)) {
         this.skipCancelled();
         if (this.heap.size > 0) {
           const ev = this.heap.peek();
-          const info: ActionInfo = {
+          infos[n] = {
             actor: TIMER_ACTOR,
             cpu: -1,
             obj: -1,
@@ -1086,22 +1110,43 @@ export class Kernel {
             kind: 'timer',
             label: `event ${ev.label}`,
           };
-          actions.push({ info, run: () => this.fireNext() });
-          infos.push(info);
+          this.actKind[n++] = ACT_TIMER;
         }
       }
     }
+    this.nAct = n;
     return continues;
+  }
+
+  /** Runs action `i` of the last `collect()`. */
+  private runAction(i: number): void {
+    switch (this.actKind[i]) {
+      case ACT_OP: {
+        const ctx = this.actCtx[i]!;
+        this.lastCpu = ctx.cpu!.id;
+        this.execute(ctx);
+        return;
+      }
+      case ACT_DRAIN: {
+        const cpu = this.actCpu[i]!;
+        const cell = this.actCell[i];
+        this.drain(
+          cpu,
+          cpu.sb.entries.findIndex((x) => x.cell === cell),
+        );
+        return;
+      }
+      case ACT_IRQ:
+        this.takeIrq(this.actCpu[i]!);
+        return;
+      default:
+        this.fireNext();
+    }
   }
 
   private anyStealable(): boolean {
     for (const c of this.cpus) for (const t of c.runqueue) if (t.pinned < 0) return true;
     return false;
-  }
-
-  private runOp(ctx: Context): void {
-    this.lastCpu = ctx.cpu!.id;
-    this.execute(ctx);
   }
 
   private skipCancelled(): void {
@@ -1151,16 +1196,19 @@ export class Kernel {
       for (;;) {
         if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         if (timed) {
-          // Fire every event that is due.
+          // Fire every event that is due (skipping cancelled ones first: a cancelled event
+          // that was due must not let fireNext() pop a live one from the future).
+          this.skipCancelled();
           while (this.heap.size > 0 && this.heap.peekTime() <= this.now) {
             this.fireNext();
             if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
+            this.skipCancelled();
           }
         }
         if (this.finished()) break;
         const continues = this.collect();
         if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
-        const n = this.actions.length;
+        const n = this.nAct;
         if (n === 0) {
           if (timed) {
             this.skipCancelled();
@@ -1183,12 +1231,26 @@ export class Kernel {
           status = 'max-steps';
           break;
         }
-        this.point.continues = continues;
-        const pick = n === 1 ? 0 : this.chooser.choose(n, 'step', this.point);
+        let pick = 0;
+        if (n > 1 || observe) {
+          // Describe pending operations only when a strategy will look at them.
+          for (let i = 0; i < n; i++) {
+            if (this.actKind[i] !== ACT_OP) continue;
+            const ctx = this.actCtx[i]!;
+            if (!ctx.described) {
+              this.describe(ctx, ctx.pending!);
+              ctx.described = true;
+            }
+          }
+        }
+        if (n > 1) {
+          this.infos.length = n;
+          this.point.continues = continues;
+          pick = this.chooser.choose(n, 'step', this.point);
+        }
         this.steps++;
-        const act = this.actions[pick]!;
-        if (observe) this.chooser.observe(act.info);
-        act.run();
+        if (observe) this.chooser.observe(this.infos[pick]!);
+        this.runAction(pick);
         if (checks.length > 0) {
           for (const chk of checks) {
             const msg = chk();

@@ -100,6 +100,9 @@ export function create_process(
   const t = k.spawn(
     name,
     function* (task) {
+      // spawn() runs the task up to its first visible operation before returning, so the
+      // process must be attached here, before user code can make its first syscall.
+      task.data.process = p;
       const r = yield* code(p, task);
       yield* exit_files(p);
       p.exited = true;

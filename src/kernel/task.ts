@@ -58,6 +58,8 @@ export class Context {
   needsResume = false;
   /** Interrupt state saved by the pending or last spin_lock (1 = were disabled). */
   irqFlags = 0;
+  /** Whether `action` describes the current `pending` op. */
+  described = false;
   /** Action record for the Chooser. */
   readonly action: MutableAction;
 

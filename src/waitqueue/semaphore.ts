@@ -68,13 +68,15 @@ function* downCommon(sem: Semaphore, state: number): KernelCode<number> {
   let ret = 0;
   for (;;) {
     yield* set_current_state(state);
+    // As the kernel's __down_interruptible: a pending signal wins over a count that became
+    // available (the wake-up it carried is passed on below).
+    if (state === TASK_INTERRUPTIBLE && signal_pending(t)) {
+      ret = -EINTR;
+      break;
+    }
     if (sem.count > 0) {
       sem.count--;
       sem.holders.push(holderName());
-      break;
-    }
-    if (state === TASK_INTERRUPTIBLE && signal_pending(t)) {
-      ret = -EINTR;
       break;
     }
     yield* spin_unlock_irqrestore(q.lock);

@@ -22,8 +22,10 @@
  * Entries are either task entries (`private` = the task) or func entries (`func` called in the
  * waker's context with the queue lock held: a threadless event receiver). The wake-up rule is
  * versioned by `KernelConfig.wakeSemantics`:
- * - `'2.4-aio'`: a func returns nothing and always uses up an exclusive slot; a task entry uses
- *   one only when `try_to_wake_up` really woke the task.
+ * - `'2.4-aio'`: a func entry (no task) returns nothing and always uses up an exclusive slot;
+ *   a task entry uses one only when `try_to_wake_up` really woke the task. An entry made by
+ *   `DEFINE_WAIT` (a task plus `autoremove_wake_function`, which 2.4 did not have) counts as
+ *   the task entry it stands for: it uses a slot only when its task woke.
  * - `'modern'`: every entry has a func returning an int; a negative value stops the walk; only
  *   a positive value (a real wake) uses up an exclusive slot.
  * In both, non-exclusive entries sit at the head and exclusive ones at the tail, and
@@ -294,6 +296,11 @@ export function* __wake_up_common(
   for (const e of snapshot) {
     if (e.on !== q) continue; // taken off by an earlier callback
     const exclusive = (e.flags & WQ_FLAG_EXCLUSIVE) !== 0;
+    if (e.func === null && e.private === null) {
+      throw new Error(
+        `__wake_up_common('${q.name}'): entry '${e.name}' has neither a task nor a func (initialise it with init_waitqueue_entry or init_waitqueue_func_entry)`,
+      );
+    }
     if (modern) {
       const ret =
         e.func !== null ? ((yield* e.func(e, mode, sync, key)) ?? 0) : yield* default_wake_function(e, mode);
@@ -306,14 +313,18 @@ export function* __wake_up_common(
       if (ret < 0) break;
       if (ret > 0) woken++;
       if (ret > 0 && exclusive && --nr_exclusive === 0) break;
-    } else if (e.func !== null) {
-      yield* e.func(e, mode, sync, key);
+    } else if (e.private === null) {
+      // A threadless func entry: called, its result ignored, always uses up an exclusive slot.
+      yield* e.func!(e, mode, sync, key);
       woken++;
-      k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func.name, result: 1 });
+      k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func!.name, result: 1 });
       if (exclusive && --nr_exclusive === 0) break;
     } else {
-      const ret = yield* try_to_wake_up(e.private!, mode);
-      k.emit('wq.wake', { wq: q.name, entry: e.name, func: '', result: ret });
+      // A task entry (plain, or DEFINE_WAIT's autoremove_wake_function): it uses up an
+      // exclusive slot only if its task really woke, as 2.4's try_to_wake_up() test.
+      const ret =
+        e.func !== null ? ((yield* e.func(e, mode, sync, key)) ?? 0) : yield* try_to_wake_up(e.private, mode);
+      k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func === null ? '' : e.func.name, result: ret });
       if (ret !== 0) woken++;
       if (ret !== 0 && exclusive && --nr_exclusive === 0) break;
     }

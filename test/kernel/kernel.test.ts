@@ -12,7 +12,7 @@ import type { Cell } from '../../src/kernel/cell.js';
 import { fromArray, replay } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { MEMORY_MODELS } from '../../src/kernel/memory.js';
-import { cpu, READ_ONCE, WRITE_ONCE } from '../../src/kernel/ops.js';
+import { atomic, cpu, READ_ONCE, WRITE_ONCE } from '../../src/kernel/ops.js';
 import {
   schedule,
   schedule_timeout,
@@ -60,9 +60,12 @@ function systemScenario(progs: readonly (readonly SysOp[])[]): Scenario {
     setup(k) {
       const cells: Cell[] = [k.cell('c0'), k.cell('c1'), k.cell('c2')];
       const tasks: Task[] = [];
+      const start = k.newObjectId();
       progs.forEach((prog, i) => {
         tasks.push(
           k.spawn(`t${i}`, function* () {
+            // A first visible step: spawn() runs a task up to it, before the later tasks exist.
+            yield* atomic(start, false, 'start', () => 0);
             for (const o of prog) {
               switch (o.op) {
                 case 'cpu':
@@ -327,9 +330,11 @@ describe('violations', () => {
     expect(hang.message).toMatch(/spinner \(pid 2\) spins on CPU1 for 'l', held by holder since step \d+/);
     expect(hang.message).toMatch(/holder \(pid 1\) sleeps in TASK_UNINTERRUPTIBLE on forever .*holding 'l'/);
     // Sleeping with the spinlock held is reported by the lock validator too.
-    expect(r.violations.some((v) => v.kind === 'lock-validator' && /sleeping with a spinlock held/.test(v.message))).toBe(
-      true,
-    );
+    expect(
+      r.violations.some(
+        (v) => v.kind === 'lock-validator' && /sleeping with a spinlock held/.test(v.message),
+      ),
+    ).toBe(true);
     void spin_unlock;
   });
 });

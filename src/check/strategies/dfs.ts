@@ -16,16 +16,28 @@
  * are within the bound (the representative kept may need more preemptions), so they are used
  * only without a preemption bound unless asked for.
  *
+ * Hidden scheduler effects: a step runs its context on through local work, and that work may
+ * end the task, after which its CPU takes the next task from its own run queue or steals one
+ * from another CPU's (so the CPU a queued task lands on depends on which task ends first), or
+ * end the run. None of that shows in the step's `ActionInfo`. With `watch` attached (see
+ * `schedWatch`), the search notices every step that changed a CPU's task or run queue: such a
+ * step wakes every sleeping action, and the action itself, once explored at a node, sleeps in
+ * its siblings' subtrees as dependent with everything (it is woken by the next step). Without
+ * this, sleep sets lose final states of programs whose tasks migrate.
+ *
  * Invariants of the search (kept as comments where they are relied on):
  * - (I1) the decision list fully determines an execution (the determinism contract);
  * - (I2) a 'step' decision's options are listed in the same order on every replay.
  */
 import type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from '../../kernel/chooser.js';
 
-/** Thrown inside a run to abandon it (redundant by sleep sets, or beyond the preemption bound). */
+/**
+ * Thrown inside a run to abandon it: redundant by sleep sets, beyond the preemption bound, or
+ * (sharded searches) in a subtree another shard owns.
+ */
 export class Abandon extends Error {
-  readonly reason: 'sleep' | 'preemption';
-  constructor(reason: 'sleep' | 'preemption') {
+  readonly reason: 'sleep' | 'preemption' | 'shard';
+  constructor(reason: 'sleep' | 'preemption' | 'shard') {
     super(`execution abandoned (${reason})`);
     this.reason = reason;
   }
@@ -44,6 +56,45 @@ interface Frame {
   sleep: ActionInfo[];
   /** Actions explored at this node so far (before `chosen`). */
   done: ActionInfo[];
+  /** The chosen action changed the scheduler state when it ran (see `schedWatch`). */
+  fx: boolean;
+}
+
+/** What `schedWatch` reads of a kernel: each CPU's task and run queue. */
+export interface SchedView {
+  readonly cpus: readonly {
+    readonly task: { readonly id: number; readonly switches: number } | null;
+    readonly runqueue: readonly unknown[];
+  }[];
+}
+
+/**
+ * A watcher of the scheduler state of one run: each call says whether any CPU's task (or its
+ * switch count) or run-queue length changed since the previous call. The first call is made here.
+ */
+export function schedWatch(k: SchedView): () => boolean {
+  const cpus = k.cpus;
+  const last = new Array<number>(3 * cpus.length).fill(-1);
+  const read = (): boolean => {
+    let changed = false;
+    for (let i = 0; i < cpus.length; i++) {
+      const c = cpus[i]!;
+      const t = c.task;
+      const id = t === null ? 0 : t.id;
+      const sw = t === null ? 0 : t.switches;
+      const q = c.runqueue.length;
+      const j = 3 * i;
+      if (last[j] !== id || last[j + 1] !== sw || last[j + 2] !== q) {
+        changed = true;
+        last[j] = id;
+        last[j + 1] = sw;
+        last[j + 2] = q;
+      }
+    }
+    return changed;
+  };
+  read();
+  return read;
 }
 
 /** Whether two actions do not commute. */
@@ -54,14 +105,14 @@ export function dependent(a: ActionInfo, b: ActionInfo): boolean {
   return a.obj >= 0 && a.obj === b.obj && (a.write || b.write);
 }
 
-function snapshot(a: ActionInfo): ActionInfo {
+function snapshot(a: ActionInfo, global = a.global): ActionInfo {
   return {
     actor: a.actor,
     cpu: a.cpu,
     obj: a.obj,
     write: a.write,
     sched: a.sched,
-    global: a.global,
+    global,
     kind: a.kind,
     label: a.label,
   };
@@ -90,6 +141,12 @@ export class DfsSearch {
   maxDepth = 0;
   /** Whether the last decision taken was a new one (not a replay of the prefix). */
   lastWasNew = false;
+  /** Scheduler watcher of the current run (see `watch`). */
+  private changed: (() => boolean) | null = null;
+  /** The step frame whose choice was just taken and whose step is about to run, or null. */
+  private chosenFrame: Frame | null = null;
+  /** The step frame whose step ran last (null for a forced step). */
+  private ranFrame: Frame | null = null;
 
   constructor(opts: DfsOptions = {}) {
     this.bound = opts.preemptionBound ?? Number.POSITIVE_INFINITY;
@@ -100,7 +157,32 @@ export class DfsSearch {
   chooser(): Chooser {
     this.depth = 0;
     this.curSleep = [];
+    this.changed = null;
+    this.chosenFrame = null;
+    this.ranFrame = null;
     return { choose: (n, why, point) => this.choose(n, why, point), observe: (a) => this.observe(a) };
+  }
+
+  /**
+   * Attaches the scheduler watcher of the current run (call after setup, before it runs; see
+   * `schedWatch`). Needed for sound sleep sets when tasks can end or migrate.
+   */
+  watch(changed: () => boolean): void {
+    this.changed = changed;
+  }
+
+  /** Number of decisions taken so far in the current execution. */
+  get currentDepth(): number {
+    return this.depth;
+  }
+
+  /** Accounts for the step that ran last: if it changed the scheduler state, every sleeper wakes. */
+  private settle(): void {
+    const changed = this.changed;
+    if (changed === null || !changed()) return;
+    this.curSleep = [];
+    if (this.ranFrame !== null) this.ranFrame.fx = true;
+    this.ranFrame = null;
   }
 
   /** The decisions of the current execution so far. */
@@ -116,6 +198,7 @@ export class DfsSearch {
   }
 
   private choose(n: number, why: ChoiceWhy, point?: ChoicePoint): number {
+    if (this.sleepSets) this.settle();
     const d = this.depth++;
     if (d < this.stack.length) {
       const f = this.stack[d]!;
@@ -138,11 +221,12 @@ export class DfsSearch {
       n,
       why,
       chosen: -1,
-      actions: isStep ? point.actions.map(snapshot) : null,
+      actions: isStep ? point.actions.map((a) => snapshot(a)) : null,
       continues: isStep ? point.continues : false,
       pre,
       sleep: isStep && this.sleepSets ? this.curSleep.slice() : [],
       done: [],
+      fx: false,
     };
     const first = this.nextAllowed(f, 0);
     if (first < 0) {
@@ -165,11 +249,16 @@ export class DfsSearch {
   private enterStep(f: Frame): void {
     if (!this.sleepSets) return;
     this.curSleep = f.sleep.concat(f.done);
+    this.chosenFrame = f;
   }
 
   /** Every executed step (chosen or forced) wakes the sleeping actions it conflicts with. */
   private observe(a: ActionInfo): void {
-    if (!this.sleepSets || this.curSleep.length === 0) return;
+    if (!this.sleepSets) return;
+    this.settle();
+    this.ranFrame = this.chosenFrame;
+    this.chosenFrame = null;
+    if (this.curSleep.length === 0) return;
     this.curSleep = this.curSleep.filter((s) => s.actor !== a.actor && !dependent(s, a));
   }
 
@@ -219,7 +308,11 @@ export class DfsSearch {
   next(): boolean {
     while (this.stack.length > 0) {
       const f = this.stack[this.stack.length - 1]!;
-      if (f.actions !== null) f.done.push(f.actions[f.chosen]!);
+      if (f.actions !== null) {
+        const a = f.actions[f.chosen]!;
+        f.done.push(f.fx ? snapshot(a, true) : a);
+        f.fx = false;
+      }
       let j = this.nextAllowed(f, f.chosen + 1);
       if (j < 0 && f.actions !== null) {
         // Options skipped only for the bound mean the bound cut the space here.
