@@ -3,9 +3,10 @@
  * appending it to `groups`.
  */
 import { desGroup } from './des.js';
+import { devicesGroup } from './devices.js';
 import { exploreGroup } from './explore.js';
 import { kernelGroup } from './kernel.js';
 import type { BenchGroup } from './types.js';
 
 /** Every benchmark group, in the order they run. */
-export const groups: BenchGroup[] = [desGroup, kernelGroup, exploreGroup];
+export const groups: BenchGroup[] = [desGroup, kernelGroup, exploreGroup, devicesGroup];

@@ -59,7 +59,7 @@ function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (Number.isInteger(x)) return x.toLocaleString('en-US');
   const abs = Math.abs(x);
-  if (abs >= 1e6) return Math.round(x).toLocaleString('en-US');
+  if (abs >= 1000) return Math.round(x).toLocaleString('en-US');
   if (abs >= 100) return x.toFixed(1);
   return x.toPrecision(4);
 }

@@ -167,13 +167,14 @@ export class Process<R = unknown> {
   readonly sim: Sim;
   /** Creation number, unique within its simulator (0, 1, 2, ...). */
   readonly id: number;
-  /** The value the generator returned, once it has. */
-  returnValue: R | undefined = undefined;
   /** @internal */
   _gen: ProcessGenerator<R>;
   /** @internal One of the P_* states. */
   _state = P_READY;
-  /** @internal The value the next resume from the FIFO lane passes in; after a throw, the exception. */
+  /**
+   * @internal The value the next resume from the FIFO lane passes in; once the process has
+   * returned, its return value; once it has thrown, the exception.
+   */
   _val: unknown = undefined;
   /** @internal The completion event, created on demand. */
   _done: SimEvent<R> | null = null;
@@ -191,6 +192,11 @@ export class Process<R = unknown> {
   /** Its name: the one given to `sim.process`, else the generator function's, else `process#<id>`. */
   get name(): string {
     return this._name === undefined || this._name === '' ? `process#${this.id}` : this._name;
+  }
+
+  /** The value the generator returned, once it has (undefined before, or if it threw). */
+  get returnValue(): R | undefined {
+    return this._state === P_DONE ? (this._val as R) : undefined;
   }
 
   /** False once the generator has returned or thrown. */
@@ -448,7 +454,7 @@ export class Sim {
       return;
     }
     p._state = P_DONE;
-    p.returnValue = r.value;
+    p._val = r.value;
     const d = p._done;
     if (d !== null) d.succeed(r.value);
   }

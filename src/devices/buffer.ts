@@ -4,12 +4,29 @@
  * `b_state` is a cell of BH_* bits; `b_wait` is the buffer's wait queue; `b_end_io` is called
  * (in interrupt context) when the block layer completes IO on it. `lock_buffer` takes BH_Lock
  * with test_and_set_bit, sleeping on `b_wait` while it is held; `unlock_buffer` clears it and
- * wakes `b_wait`.
+ * wakes `b_wait`. As in 2.4's `__wait_on_buffer`, a task about to sleep on a buffer first runs
+ * `tq_disk` so that a plugged request queue starts the IO it waits for.
  */
 import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { clear_bit, type KernelCode, READ_ONCE, set_bit, smp_mb, test_and_set_bit } from '../kernel/ops.js';
-import { current, schedule, set_current_state, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../kernel/sched.js';
+import {
+  clear_bit,
+  type KernelCode,
+  READ_ONCE,
+  set_bit,
+  smp_mb,
+  test_and_clear_bit,
+  test_and_set_bit,
+} from '../kernel/ops.js';
+import {
+  current,
+  kernel,
+  schedule,
+  set_current_state,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+} from '../kernel/sched.js';
+import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import {
   add_wait_queue,
   DECLARE_WAITQUEUE,
@@ -36,6 +53,9 @@ export class BufferHead {
   readonly b_size: number;
   /** Device the block lives on (an object of the block layer). */
   b_dev: unknown;
+  /** Device and 512-byte sector the request is really for, after remapping (RAID0). */
+  b_rdev: unknown = null;
+  b_rsector = 0;
   /** BH_* bits, a cell. */
   readonly b_state: Cell;
   readonly b_wait: WaitQueueHead;
@@ -110,6 +130,11 @@ export function mark_buffer_clean(bh: BufferHead): KernelCode<void> {
   return clear_bit(BH_Dirty, bh.b_state);
 }
 
+/** `atomic_set_buffer_clean(bh)`: clears BH_Dirty, returning whether it was set. */
+export function* test_clear_buffer_dirty(bh: BufferHead): KernelCode<boolean> {
+  return (yield* test_and_clear_bit(BH_Dirty, bh.b_state)) === 1;
+}
+
 /** `wait_on_buffer(bh)`: sleeps until BH_Lock is clear. */
 export function* wait_on_buffer(bh: BufferHead): KernelCode<void> {
   if (!(yield* buffer_locked(bh))) return;
@@ -119,6 +144,7 @@ export function* wait_on_buffer(bh: BufferHead): KernelCode<void> {
   for (;;) {
     yield* set_current_state(TASK_UNINTERRUPTIBLE);
     if (!(yield* buffer_locked(bh))) break;
+    yield* run_task_queue(tq_disk(kernel()));
     yield* schedule(`buffer ${bh.name}`);
   }
   yield* set_current_state(TASK_RUNNING);

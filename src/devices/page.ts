@@ -5,7 +5,8 @@
  * test) are real memory operations the explorer can reorder. Each page has its own wait queue
  * (2.4 hashed pages onto a table of queues; a queue per page is the simpler choice and wakes
  * the same waiters). `unlock_page` clears PG_locked, issues the barrier 2.4 uses, and wakes
- * everyone on the queue; waiters re-test the bit.
+ * everyone on the queue; waiters re-test the bit. As 2.4's `___wait_on_page` does through
+ * `sync_page()`, a task about to sleep on a page first runs `tq_disk` (unplugging queued IO).
  *
  *     CPU0 - lock_page()                       CPU1 - unlock_page()
  *     add_wait_queue(&page->wait, &wait)
@@ -17,7 +18,15 @@
 import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { clear_bit, type KernelCode, READ_ONCE, set_bit, smp_mb, test_and_set_bit } from '../kernel/ops.js';
-import { current, schedule, set_current_state, TASK_RUNNING, TASK_UNINTERRUPTIBLE } from '../kernel/sched.js';
+import {
+  current,
+  kernel,
+  schedule,
+  set_current_state,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+} from '../kernel/sched.js';
+import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import {
   add_wait_queue,
   add_wait_queue_exclusive,
@@ -55,6 +64,8 @@ export class Page {
   count = 0;
   /** Buffer heads attached to the page (for writeback), if any. */
   buffers: unknown = null;
+  /** Simulated time the page last became dirty (for age-based writeback). */
+  dirtiedAt = 0;
   constructor(name: string, flags: Cell, wait: WaitQueueHead, index: number) {
     this.name = name;
     this.flags = flags;
@@ -121,6 +132,7 @@ export function* lock_page(page: Page): KernelCode<void> {
   for (;;) {
     yield* set_current_state(TASK_UNINTERRUPTIBLE);
     if (yield* PageLocked(page)) {
+      yield* run_task_queue(tq_disk(kernel())); // sync_page(): start plugged IO first
       yield* schedule(`page ${page.name} (lock_page)`);
     }
     if ((yield* TryLockPage(page)) === 0) break;
@@ -149,6 +161,7 @@ export function* wait_on_page(page: Page): KernelCode<void> {
   for (;;) {
     yield* set_current_state(TASK_UNINTERRUPTIBLE);
     if (!(yield* PageLocked(page))) break;
+    yield* run_task_queue(tq_disk(kernel())); // sync_page(): start plugged IO first
     yield* schedule(`page ${page.name} (wait_on_page)`);
   }
   yield* set_current_state(TASK_RUNNING);

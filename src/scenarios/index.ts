@@ -2,7 +2,16 @@
  * The catalogue of named scenarios: what `aiosim list` shows and `run`/`explore`/`replay` accept.
  */
 import type { Scenario } from '../check/scenario.js';
+import {
+  aioCancelRace,
+  aioCompleteWakeup,
+  aioCompleteWakeupMb,
+  aioRingFull,
+  aioRingReap,
+  aioRingReapRmb,
+} from './aio.js';
 import { helloSleep, lostUpdate } from './basic.js';
+import { odsyncWrite, pagecacheRead, raid0SeqRead } from './devices.js';
 import { mpScenario, mpWmb, mpWmbRmb, sbMb, sbMbOne, sbScenario } from './memory.js';
 import {
   sleepOnRace,
@@ -14,6 +23,7 @@ import {
   wqFuncLockInversion,
   wqHasSleeper,
 } from './waitqueue.js';
+import { wtdLockPage, wtdLockPageRacy, wtdVsThreads } from './wtd.js';
 
 /** Every scenario, in the order `aiosim list` prints them. */
 export const scenarios: readonly Scenario[] = [
@@ -33,6 +43,18 @@ export const scenarios: readonly Scenario[] = [
   sleepOnRace,
   wqExclusive,
   wqFuncLockInversion,
+  wtdLockPage,
+  wtdLockPageRacy,
+  wtdVsThreads,
+  pagecacheRead,
+  raid0SeqRead,
+  odsyncWrite,
+  aioCompleteWakeup,
+  aioCompleteWakeupMb,
+  aioRingReap,
+  aioRingReapRmb,
+  aioCancelRace,
+  aioRingFull,
 ];
 
 /** The scenario `npm start` runs. */

@@ -1,0 +1,321 @@
+/**
+ * AIO contexts (`struct kioctx`), requests (`struct kiocb`) and the completion ring.
+ *
+ * A context owns `maxReqs` request slots (a request's slot number is its key: `aio_key`, the
+ * `event_idx` of `__io_wait`/`__io_cancel`) and a ring of `nr = maxReqs + 1` io_events (one
+ * entry is the head/tail overlap). A request is only accepted while the ring has a free slot
+ * for its event (the 2.4 code's `reqs_active < aio_ring_avail()`), so every accepted request
+ * owns a ring slot: a full ring is -EAGAIN at submission, never an overflow.
+ *
+ * The ring is shared with user space: `head`, `tail` and every event field are cells, so the
+ * memory model applies to them (a user-space reaper that reads `tail` and then the event
+ * without `smp_rmb` can see stale contents under `invq`). `aio_complete` publishes an event as
+ * the 2.4 code does: fill the event, `smp_wmb()`, advance `tail`, `smp_wmb()`, under
+ * `ctx->lock`, then wake `ctx->wait`.
+ */
+import type { Cell } from '../kernel/cell.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { type KernelCode, READ_ONCE, smp_mb, smp_wmb, WRITE_ONCE } from '../kernel/ops.js';
+import type { File, Process } from '../kernel/process.js';
+import { kernel } from '../kernel/sched.js';
+import {
+  type Spinlock,
+  spin_lock,
+  spin_lock_irqsave,
+  spin_unlock,
+  spin_unlock_irqrestore,
+} from '../kernel/spinlock.js';
+import {
+  init_waitqueue_head,
+  type WaitQueueHead,
+  waitqueue_active,
+  wake_up,
+  wake_up_all,
+} from '../waitqueue/waitqueue.js';
+import { aio_limits } from './limits.js';
+
+/** Opcodes (`IOCB_CMD_*`, the 2.4 ABI's values). */
+export const IOCB_CMD_PREAD = 0;
+export const IOCB_CMD_PWRITE = 1;
+export const IOCB_CMD_FSYNC = 2;
+export const IOCB_CMD_FDSYNC = 3;
+export const IOCB_CMD_POLL = 5;
+export const IOCB_CMD_NOOP = 6;
+
+/** Sizes of the ABI structures. */
+export const IOCB_SIZE = 64;
+export const IO_EVENT_SIZE = 32;
+export const AIO_RING_HEADER_SIZE = 32;
+export const AIO_RING_MAGIC = 0xa10a10a1;
+
+/** One io_event slot of the ring: four cells. */
+export interface RingSlot {
+  readonly data: Cell;
+  readonly obj: Cell;
+  readonly res: Cell;
+  readonly res2: Cell;
+}
+
+/** A request's life: queued (cancellable), running (the IO is under way), done. */
+export type KiocbState = 'free' | 'queued' | 'running' | 'done';
+
+/** `struct kiocb`. */
+export class Kiocb {
+  /** Slot number: `aio_key`, the `event_idx` user space names it by. */
+  readonly key: number;
+  readonly ctx: Kioctx;
+  state: KiocbState = 'free';
+  /** Incremented at each submission into this slot: a stale continuation can tell it is stale. */
+  gen = 0;
+  filp: File | null = null;
+  /** User address of the iocb (`obj` in the event; the `key` argument of wait/cancel). */
+  user_obj = 0;
+  user_data = 0;
+  opcode = 0;
+  buf = 0;
+  nbytes = 0;
+  pos = 0;
+  /** Bytes moved so far (chunked requests). */
+  nr_transferred = 0;
+  /** Set while the request may be cancelled: undoes whatever queued it. */
+  cancel: (() => KernelCode<void>) | null = null;
+  /** Pages pinned for this request (accounting). */
+  pinnedPages = 0;
+  /** Completion sequence of this slot's last request (for `__io_wait` after completion). */
+  completions = 0;
+  lastObj = 0;
+  constructor(key: number, ctx: Kioctx) {
+    this.key = key;
+    this.ctx = ctx;
+  }
+}
+
+/** How `aio_complete` wakes `ctx->wait` after publishing an event. */
+export type CompleteWakeup = 'waitqueue_active' | 'mb+waitqueue_active' | 'wake_up';
+
+/** `struct kioctx`. */
+export class Kioctx {
+  readonly id: number;
+  readonly k: Kernel;
+  readonly process: Process;
+  readonly maxReqs: number;
+  /** Ring entries (maxReqs + 1). */
+  readonly nr: number;
+  readonly lock: Spinlock;
+  readonly ringLock: Spinlock;
+  readonly wait: WaitQueueHead;
+  readonly head: Cell;
+  readonly tail: Cell;
+  /** The kernel's trusted copy of tail (`info->tail`). */
+  ktail = 0;
+  readonly slots: RingSlot[];
+  readonly reqs: Kiocb[];
+  reqsActive = 0;
+  dead = false;
+  /** User address of the ring mapping, or 0. */
+  mapAddr = 0;
+  /** The bytes user space sees through the mapping (a mirror of the cells, in program order). */
+  readonly ringBytes: Uint8Array;
+  /** Events published and requests submitted over the context's life. */
+  published = 0;
+  submitted = 0;
+  constructor(k: Kernel, id: number, process: Process, maxReqs: number) {
+    this.k = k;
+    this.id = id;
+    this.process = process;
+    this.maxReqs = maxReqs;
+    this.nr = maxReqs + 1;
+    const name = `ctx${id}`;
+    this.lock = k.spinlock(`${name}.lock`, 'kioctx.lock');
+    this.ringLock = k.spinlock(`${name}.ring_lock`, 'kioctx.ring_lock');
+    this.wait = init_waitqueue_head(k, `${name}.wait`, 'kioctx.wait.lock');
+    this.head = k.cell(`${name}.ring.head`, 0);
+    this.tail = k.cell(`${name}.ring.tail`, 0);
+    this.slots = [];
+    for (let i = 0; i < this.nr; i++) {
+      this.slots.push({
+        data: k.cell(`${name}.ev${i}.data`, 0),
+        obj: k.cell(`${name}.ev${i}.obj`, 0),
+        res: k.cell(`${name}.ev${i}.res`, 0),
+        res2: k.cell(`${name}.ev${i}.res2`, 0),
+      });
+    }
+    this.reqs = Array.from({ length: maxReqs }, (_, i) => new Kiocb(i, this));
+    this.ringBytes = new Uint8Array(AIO_RING_HEADER_SIZE + this.nr * IO_EVENT_SIZE);
+    const dv = new DataView(this.ringBytes.buffer);
+    dv.setUint32(0, id, true);
+    dv.setUint32(4, this.nr, true);
+    dv.setUint32(8, 0, true);
+    dv.setUint32(12, 0, true);
+    dv.setUint32(16, AIO_RING_MAGIC, true);
+    dv.setUint32(20, 1, true); // compat_features
+    dv.setUint32(24, 0, true); // incompat_features
+    dv.setUint32(28, AIO_RING_HEADER_SIZE, true);
+  }
+
+  /** Free ring slots (`aio_ring_avail`) given the head user space has published. */
+  ringAvail(head: number): number {
+    return (head + this.nr - 1 - this.ktail) % this.nr;
+  }
+
+  /** Mirrors one event into the mapped bytes. */
+  mirrorEvent(i: number, data: number, obj: number, res: number, res2: number): void {
+    const dv = new DataView(this.ringBytes.buffer);
+    const off = AIO_RING_HEADER_SIZE + i * IO_EVENT_SIZE;
+    dv.setBigUint64(off, BigInt.asUintN(64, BigInt(data)), true);
+    dv.setBigUint64(off + 8, BigInt.asUintN(64, BigInt(obj)), true);
+    dv.setBigInt64(off + 16, BigInt(res), true);
+    dv.setBigInt64(off + 24, BigInt(res2), true);
+  }
+
+  /** Mirrors head or tail into the mapped bytes. */
+  mirrorIndex(which: 'head' | 'tail', v: number): void {
+    new DataView(this.ringBytes.buffer).setUint32(which === 'head' ? 8 : 12, v, true);
+  }
+}
+
+/** `aio_get_req`: a free request slot if the ring has room for its event, else null (-EAGAIN). */
+export function* aio_get_req(ctx: Kioctx): KernelCode<Kiocb | null> {
+  yield* spin_lock_irqsave(ctx.lock);
+  let req: Kiocb | null = null;
+  const head = yield* READ_ONCE(ctx.head);
+  if (!ctx.dead && ctx.reqsActive < ctx.ringAvail(head)) {
+    req = ctx.reqs.find((r) => r.state === 'free') ?? null;
+    if (req !== null) {
+      req.state = 'queued';
+      req.nr_transferred = 0;
+      req.cancel = null;
+      ctx.reqsActive++;
+      aio_limits(ctx.k).reqsActive++;
+    }
+  }
+  yield* spin_unlock_irqrestore(ctx.lock);
+  return req;
+}
+
+/** Gives a request back without an event (submission failed before it was accepted). */
+export function* aio_put_req(req: Kiocb): KernelCode<void> {
+  const ctx = req.ctx;
+  yield* spin_lock_irqsave(ctx.lock);
+  releaseReq(req);
+  yield* spin_unlock_irqrestore(ctx.lock);
+  if (ctx.dead && ctx.reqsActive === 0) yield* wake_up_all(ctx.wait);
+}
+
+function releaseReq(req: Kiocb): void {
+  const ctx = req.ctx;
+  req.state = 'free';
+  req.cancel = null;
+  req.filp = null;
+  ctx.reqsActive--;
+  aio_limits(ctx.k).reqsActive--;
+}
+
+/**
+ * Moves a queued request to running (its IO is about to start): false if it was cancelled
+ * meanwhile (or the slot was reused: `gen` is the submission the caller started), in which case
+ * the caller must drop it without completing it.
+ */
+export function* aio_start(req: Kiocb, gen: number): KernelCode<boolean> {
+  const ctx = req.ctx;
+  yield* spin_lock_irqsave(ctx.lock);
+  const ok = req.state === 'queued' && req.gen === gen;
+  if (ok) {
+    req.state = 'running';
+    req.cancel = null;
+  }
+  yield* spin_unlock_irqrestore(ctx.lock);
+  return ok;
+}
+
+/**
+ * `aio_complete(req, res, res2)`: publishes the request's event in the ring and wakes
+ * `ctx->wait`. Callable from interrupt context; never sleeps. Every request gets exactly one
+ * call (the state machine under `ctx->lock` makes a second one a simulator error).
+ */
+export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<void> {
+  const ctx = req.ctx;
+  const k = kernel();
+  yield* spin_lock_irqsave(ctx.lock);
+  if (req.state === 'free' || req.state === 'done') {
+    yield* spin_unlock_irqrestore(ctx.lock);
+    throw new Error(`aio_complete: request ${req.key} of ctx ${ctx.id} completed twice (state ${req.state})`);
+  }
+  req.state = 'done';
+  const tail = ctx.ktail;
+  const slot = ctx.slots[tail]!;
+  yield* WRITE_ONCE(slot.obj, req.user_obj);
+  yield* WRITE_ONCE(slot.data, req.user_data);
+  yield* WRITE_ONCE(slot.res, res);
+  yield* WRITE_ONCE(slot.res2, res2);
+  ctx.mirrorEvent(tail, req.user_data, req.user_obj, res, res2);
+  yield* smp_wmb(); // the event before the tail
+  const nt = (tail + 1) % ctx.nr;
+  ctx.ktail = nt;
+  yield* WRITE_ONCE(ctx.tail, nt);
+  ctx.mirrorIndex('tail', nt);
+  yield* smp_wmb();
+  ctx.published++;
+  req.completions++;
+  req.lastObj = req.user_obj;
+  k.count('aio.completed');
+  k.emit('aio.complete', { ctx: ctx.id, idx: req.key, res });
+  releaseReq(req);
+  const last = ctx.dead && ctx.reqsActive === 0;
+  yield* spin_unlock_irqrestore(ctx.lock);
+  const how = aio_limits(k).completeWakeup;
+  if (how === 'wake_up' || last) {
+    yield* wake_up_all(ctx.wait);
+  } else {
+    if (how === 'mb+waitqueue_active') yield* smp_mb();
+    if (yield* waitqueue_active(ctx.wait)) yield* wake_up(ctx.wait);
+  }
+}
+
+/** One io_event read from the ring. */
+export interface IoEvent {
+  data: number;
+  obj: number;
+  res: number;
+  res2: number;
+}
+
+/**
+ * `aio_read_evt`: takes one event off the ring (kernel side, under the ring lock), or null.
+ */
+export function* aio_read_evt(ctx: Kioctx): KernelCode<IoEvent | null> {
+  const h0 = yield* READ_ONCE(ctx.head);
+  const t0 = yield* READ_ONCE(ctx.tail);
+  if (h0 === t0) return null;
+  yield* spin_lock(ctx.ringLock); // an implied read barrier
+  let ev: IoEvent | null = null;
+  const head = (yield* READ_ONCE(ctx.head)) % ctx.nr;
+  const tail = yield* READ_ONCE(ctx.tail);
+  if (head !== tail) {
+    const s = ctx.slots[head]!;
+    ev = {
+      data: yield* READ_ONCE(s.data),
+      obj: yield* READ_ONCE(s.obj),
+      res: yield* READ_ONCE(s.res),
+      res2: yield* READ_ONCE(s.res2),
+    };
+    yield* smp_mb(); // the head update after the event is read
+    const nh = (head + 1) % ctx.nr;
+    yield* WRITE_ONCE(ctx.head, nh);
+    ctx.mirrorIndex('head', nh);
+  }
+  yield* spin_unlock(ctx.ringLock);
+  return ev;
+}
+
+/** The kernel-wide registry of contexts (for the `aio-nr` accounting and lookups). */
+export function contexts(k: Kernel): Kioctx[] {
+  return aio_limits(k).contexts;
+}
+
+/** The context behind an fd of the current process, or null. */
+export function ctxOfFile(f: File | null): Kioctx | null {
+  if (f === null) return null;
+  const c = f.private_data;
+  return c instanceof Kioctx ? c : null;
+}

@@ -1,0 +1,577 @@
+/**
+ * `/dev/aio` and the four syscalls of the seed: `__submit_ios`, `__io_getevents`, `__io_wait`,
+ * `__io_cancel`; plus the in-kernel `io_submit(filp, req)`.
+ *
+ * - `open("/dev/aio", O_RDWR)` creates a context and returns its fd (the `ctx_fd`);
+ *   `mmap(len, prot, ctx_fd)` maps its completion ring; `read(ctx_fd, buf, n)` returns whole
+ *   io_events; `close` cancels what it can, waits for the rest, unmaps the ring and gives the
+ *   accounting back (process exit closes it too).
+ * - Arguments are checked in the order of the errno table in `docs/aio.md`, before anything
+ *   changes.
+ * - A file takes part through `AioMethods` on its `file_operations` (`aio_read`, `aio_write`,
+ *   `aio_fsync`, and `aio_check` for its own argument rules); a file without them is served
+ *   by its synchronous `read`/`write`/`fsync` on a keventd worker thread.
+ */
+import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ETIME } from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { KernelCode } from '../kernel/ops.js';
+import {
+  File,
+  type FileOperations,
+  O_ACCMODE,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_WRONLY,
+  PROT_READ,
+  PROT_WRITE,
+  type Process,
+} from '../kernel/process.js';
+import {
+  current,
+  kernel,
+  schedule,
+  schedule_timeout,
+  set_current_state,
+  signal_pending,
+  TASK_INTERRUPTIBLE,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+} from '../kernel/sched.js';
+import { spin_lock_irqsave, spin_unlock_irqrestore } from '../kernel/spinlock.js';
+import { register_path, register_syscall, type SyscallHandler, syscalls } from '../kernel/syscalls.js';
+import { schedule_task } from '../kernel/tqueue.js';
+import {
+  add_wait_queue,
+  add_wait_queue_exclusive,
+  DECLARE_WAITQUEUE,
+  remove_wait_queue,
+} from '../waitqueue/waitqueue.js';
+import {
+  AIO_RING_HEADER_SIZE,
+  aio_complete,
+  aio_get_req,
+  aio_read_evt,
+  aio_start,
+  ctxOfFile,
+  IO_EVENT_SIZE,
+  IOCB_CMD_FDSYNC,
+  IOCB_CMD_FSYNC,
+  IOCB_CMD_NOOP,
+  IOCB_CMD_POLL,
+  IOCB_CMD_PREAD,
+  IOCB_CMD_PWRITE,
+  IOCB_SIZE,
+  type IoEvent,
+  type Kiocb,
+  Kioctx,
+} from './kioctx.js';
+import { type AioOptions, aio_limits, set_aio_limits } from './limits.js';
+
+/** The AIO members a file's operations may have (the 2.4 patch's additions). */
+export interface AioMethods {
+  /** Starts the read of `req`; returns 0 when `aio_complete` will follow, else the result to complete with. */
+  aio_read?(file: File, req: Kiocb): KernelCode<number>;
+  aio_write?(file: File, req: Kiocb): KernelCode<number>;
+  aio_fsync?(file: File, req: Kiocb, datasync: boolean): KernelCode<number>;
+  /** The file's own argument rules (alignment for direct IO ...): 0 or a negative errno. */
+  aio_check?(file: File, opcode: number, buf: number, nbytes: number, pos: number): number;
+}
+
+function aioOps(f: File): AioMethods {
+  return f.f_op as FileOperations & AioMethods;
+}
+
+/** Largest value a 64-bit field may hold here and still be an exact JS number. */
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** An iocb as read from user memory. */
+export interface UserIocb {
+  aio_data: number;
+  aio_key: number;
+  aio_reserved1: number;
+  aio_lio_opcode: number;
+  aio_reqprio: number;
+  aio_fildes: number;
+  aio_buf: bigint;
+  aio_nbytes: bigint;
+  aio_offset: bigint;
+  aio_reserved2: bigint;
+  aio_reserved3: bigint;
+}
+
+/** Decodes a 64-byte iocb (2.4 ABI, little endian). */
+export function decodeIocb(b: Uint8Array): UserIocb {
+  const dv = new DataView(b.buffer, b.byteOffset, IOCB_SIZE);
+  return {
+    aio_data: Number(dv.getBigUint64(0, true)),
+    aio_key: dv.getUint32(8, true),
+    aio_reserved1: dv.getUint32(12, true),
+    aio_lio_opcode: dv.getUint16(16, true),
+    aio_reqprio: dv.getInt16(18, true),
+    aio_fildes: dv.getUint32(20, true),
+    aio_buf: dv.getBigUint64(24, true),
+    aio_nbytes: dv.getBigUint64(32, true),
+    aio_offset: dv.getBigInt64(40, true),
+    aio_reserved2: dv.getBigUint64(48, true),
+    aio_reserved3: dv.getBigUint64(56, true),
+  };
+}
+
+/** Encodes an io_event (for copy_to_user and read()). */
+export function encodeEvent(ev: IoEvent): Uint8Array {
+  const b = new Uint8Array(IO_EVENT_SIZE);
+  const dv = new DataView(b.buffer);
+  dv.setBigUint64(0, BigInt.asUintN(64, BigInt(ev.data)), true);
+  dv.setBigUint64(8, BigInt.asUintN(64, BigInt(ev.obj)), true);
+  dv.setBigInt64(16, BigInt(ev.res), true);
+  dv.setBigInt64(24, BigInt(ev.res2), true);
+  return b;
+}
+
+/** Looks up the context of `ctx_fd`: the context, or -EBADF / -EINVAL. */
+function lookupCtx(p: Process, ctx_fd: number): Kioctx | number {
+  const f = p.fget(ctx_fd);
+  if (f === null) return -EBADF;
+  const ctx = ctxOfFile(f);
+  if (ctx === null || ctx.dead) return -EINVAL;
+  return ctx;
+}
+
+/** Reads a `struct timespec` (16 bytes: tv_sec, tv_nsec) at `addr`: ns, or a negative errno. */
+function readTimeout(p: Process, addr: number): number {
+  const b = p.mm.copy_from_user(addr, 16);
+  if (b === null) return -EFAULT;
+  const dv = new DataView(b.buffer, b.byteOffset, 16);
+  const sec = dv.getBigInt64(0, true);
+  const nsec = dv.getBigInt64(8, true);
+  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return -EINVAL;
+  const ns = sec * 1_000_000_000n + nsec;
+  return ns > BigInt(MAX_SAFE) ? MAX_SAFE : Number(ns);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /dev/aio
+
+const aioDevOps: FileOperations = {
+  name: 'aio',
+  seekable: false,
+  read: aio_dev_read,
+  mmap: aio_dev_mmap,
+  release: aio_dev_release,
+};
+
+function* aio_dev_open(p: Process, path: string, flags: number): KernelCode<File | number> {
+  const k = kernel();
+  const lim = aio_limits(k);
+  if ((flags & O_ACCMODE) !== 2) return -EINVAL; // O_RDWR
+  const nr = lim.ringNr;
+  if (lim.aioNr + nr > lim.aioMaxNr) return -EAGAIN;
+  const ctx = new Kioctx(k, lim.nextId++, p, nr);
+  lim.aioNr += nr;
+  lim.contexts.push(ctx);
+  k.stats['aio.nr'] = lim.aioNr;
+  return new File(aioDevOps, flags, path, ctx);
+}
+
+function* aio_dev_mmap(f: File, p: Process, len: number): KernelCode<number> {
+  const ctx = ctxOfFile(f)!;
+  if (p !== ctx.process) return -EINVAL;
+  if (len < AIO_RING_HEADER_SIZE) return -EINVAL;
+  if (ctx.mapAddr !== 0) return ctx.mapAddr;
+  ctx.mapAddr = p.mm.mmap(ctx.ringBytes.length, PROT_READ | PROT_WRITE, 'aio-ring', ctx.ringBytes);
+  return ctx.mapAddr;
+}
+
+function* aio_dev_read(f: File, p: Process, buf: number, count: number): KernelCode<number> {
+  const ctx = ctxOfFile(f)!;
+  if (count < IO_EVENT_SIZE) return -EINVAL;
+  const n = Math.floor(count / IO_EVENT_SIZE);
+  const nonblock = (f.f_flags & O_NONBLOCK) !== 0;
+  const got = yield* read_events(ctx, p, buf, n, nonblock ? 0 : -1);
+  if (got === 0 && nonblock) return -EAGAIN;
+  return got < 0 ? got : got * IO_EVENT_SIZE;
+}
+
+/** Cancels every cancellable request, waits for the others, unmaps the ring, gives back the accounting. */
+function* aio_dev_release(f: File, p: Process): KernelCode<number> {
+  const ctx = ctxOfFile(f)!;
+  const k = ctx.k;
+  ctx.dead = true;
+  for (const req of ctx.reqs) {
+    if (req.state === 'queued') yield* cancel_req(req, req.user_obj);
+  }
+  yield* wait_for_all_aios(ctx);
+  if (ctx.mapAddr !== 0) {
+    p.mm.munmap(ctx.mapAddr);
+    ctx.mapAddr = 0;
+  }
+  const lim = aio_limits(k);
+  lim.aioNr -= ctx.maxReqs;
+  lim.contexts.splice(lim.contexts.indexOf(ctx), 1);
+  k.stats['aio.nr'] = lim.aioNr;
+  return 0;
+}
+
+/** Sleeps until no request of `ctx` is in flight. */
+function* wait_for_all_aios(ctx: Kioctx): KernelCode<void> {
+  if (ctx.reqsActive === 0) return;
+  const t = current();
+  const wait = DECLARE_WAITQUEUE(`wait_for_all_aios:${t.name}`, t);
+  yield* add_wait_queue(ctx.wait, wait);
+  for (;;) {
+    yield* set_current_state(TASK_UNINTERRUPTIBLE);
+    if (ctx.reqsActive === 0) break;
+    yield* schedule(`aio ctx${ctx.id}: ${ctx.reqsActive} requests in flight`);
+  }
+  yield* set_current_state(TASK_RUNNING);
+  yield* remove_wait_queue(ctx.wait, wait);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission
+
+/** Whether `op` is an opcode this kernel knows. */
+function knownOpcode(op: number): boolean {
+  return (
+    op === IOCB_CMD_PREAD ||
+    op === IOCB_CMD_PWRITE ||
+    op === IOCB_CMD_FSYNC ||
+    op === IOCB_CMD_FDSYNC ||
+    op === IOCB_CMD_NOOP ||
+    op === IOCB_CMD_POLL
+  );
+}
+
+/**
+ * `io_submit_one`: checks one iocb at `user_iocb` and starts it. Returns 0 when accepted (an
+ * event will follow), else a negative errno with nothing changed.
+ */
+export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): KernelCode<number> {
+  const k = ctx.k;
+  const raw = p.mm.copy_from_user(user_iocb, IOCB_SIZE);
+  if (raw === null) return -EFAULT;
+  const cb = decodeIocb(raw);
+  if (cb.aio_reserved1 !== 0 || cb.aio_reserved2 !== 0n || cb.aio_reserved3 !== 0n) return -EINVAL;
+  if (
+    cb.aio_buf > BigInt(MAX_SAFE) ||
+    cb.aio_nbytes > BigInt(MAX_SAFE) ||
+    cb.aio_offset < 0n ||
+    cb.aio_offset > BigInt(MAX_SAFE)
+  ) {
+    return -EINVAL;
+  }
+  const buf = Number(cb.aio_buf);
+  const nbytes = Number(cb.aio_nbytes);
+  const pos = Number(cb.aio_offset);
+  const file = p.fget(cb.aio_fildes);
+  if (file === null) return -EBADF;
+  const op = cb.aio_lio_opcode;
+  if (!knownOpcode(op)) return -EINVAL;
+  const mode = file.f_flags & O_ACCMODE;
+  if (op === IOCB_CMD_PREAD && mode === O_WRONLY) return -EBADF;
+  if (op === IOCB_CMD_PWRITE && mode === O_RDONLY) return -EBADF;
+  const m = aioOps(file);
+  if (op === IOCB_CMD_PREAD && m.aio_read === undefined && file.f_op.read === undefined) return -EINVAL;
+  if (op === IOCB_CMD_PWRITE && m.aio_write === undefined && file.f_op.write === undefined) return -EINVAL;
+  if (
+    (op === IOCB_CMD_FSYNC || op === IOCB_CMD_FDSYNC) &&
+    m.aio_fsync === undefined &&
+    file.f_op.fsync === undefined
+  )
+    return -EINVAL;
+  if (op === IOCB_CMD_POLL) return -EINVAL; // no file here supports poll yet
+  if (op === IOCB_CMD_PREAD || op === IOCB_CMD_PWRITE) {
+    if (nbytes > 0) {
+      const r = p.mm.find(buf, nbytes);
+      if (r === undefined || (r.prot & (op === IOCB_CMD_PREAD ? PROT_WRITE : PROT_READ)) === 0)
+        return -EFAULT;
+    }
+    const bad = m.aio_check?.(file, op, buf, nbytes, pos) ?? 0;
+    if (bad < 0) return bad;
+  }
+  // aio_key is written back into the user's iocb: it must be writable.
+  if (p.mm.user_view(user_iocb + 8, 4, true) === null) return -EFAULT;
+  const req = yield* aio_get_req(ctx);
+  if (req === null) return -EAGAIN;
+  req.gen++;
+  req.filp = file;
+  req.user_obj = user_iocb;
+  req.user_data = cb.aio_data;
+  req.opcode = op;
+  req.buf = buf;
+  req.nbytes = nbytes;
+  req.pos = pos;
+  const keyView = p.mm.user_view(user_iocb + 8, 4, true)!;
+  new DataView(keyView.buffer, keyView.byteOffset, 4).setUint32(0, req.key, true);
+  ctx.submitted++;
+  k.count('aio.submitted');
+  k.emit('aio.submit', { ctx: ctx.id, idx: req.key, op: opName(op) });
+  const ret = yield* io_submit(file, req);
+  if (ret !== 0) yield* aio_complete(req, ret);
+  return 0;
+}
+
+function opName(op: number): string {
+  return ['pread', 'pwrite', 'fsync', 'fdsync', 'preadx', 'poll', 'noop'][op] ?? `op${op}`;
+}
+
+/**
+ * `io_submit(filp, req)`: the in-kernel entry. Starts `req` on `filp`; returns 0 when the
+ * request will complete later through `aio_complete`, or the result to complete it with now.
+ */
+export function* io_submit(filp: File, req: Kiocb): KernelCode<number> {
+  const m = aioOps(filp);
+  switch (req.opcode) {
+    case IOCB_CMD_NOOP:
+      return (yield* aio_start(req, req.gen)) ? yield* completeNow(req, 0) : 0;
+    case IOCB_CMD_PREAD:
+      if (m.aio_read !== undefined) return yield* m.aio_read(filp, req);
+      return yield* fallback(req, 'read');
+    case IOCB_CMD_PWRITE:
+      if (m.aio_write !== undefined) return yield* m.aio_write(filp, req);
+      return yield* fallback(req, 'write');
+    case IOCB_CMD_FSYNC:
+    case IOCB_CMD_FDSYNC: {
+      const datasync = req.opcode === IOCB_CMD_FDSYNC;
+      if (m.aio_fsync !== undefined) return yield* m.aio_fsync(filp, req, datasync);
+      return yield* fallback(req, datasync ? 'fdatasync' : 'fsync');
+    }
+    default:
+      return -EINVAL;
+  }
+}
+
+function* completeNow(req: Kiocb, res: number): KernelCode<number> {
+  yield* aio_complete(req, res);
+  return 0;
+}
+
+/**
+ * Files without AIO methods: the synchronous method runs on a keventd worker thread, in
+ * process context, against the submitting process's memory. Cancellable until it starts.
+ */
+function* fallback(req: Kiocb, what: 'read' | 'write' | 'fsync' | 'fdatasync'): KernelCode<number> {
+  const gen = req.gen;
+  const ctx = req.ctx;
+  const file = req.filp!;
+  req.cancel = function* cancelFallback() {};
+  yield* schedule_task(function* aio_fallback() {
+    if (!(yield* aio_start(req, gen))) return;
+    let res: number;
+    if (what === 'read') res = yield* file.f_op.read!(file, ctx.process, req.buf, req.nbytes, req.pos);
+    else if (what === 'write') res = yield* file.f_op.write!(file, ctx.process, req.buf, req.nbytes, req.pos);
+    else res = yield* file.f_op.fsync!(file, what === 'fdatasync');
+    yield* aio_complete(req, res);
+  }, `aio ${what}`);
+  return 0;
+}
+
+/** `__submit_ios(ctx_fd, nr, iocbs)`: submits `nr` iocbs; the count accepted, or the first one's errno. */
+export function* sys_submit_ios(p: Process, ctx_fd: number, nr: number, iocbpp: number): KernelCode<number> {
+  const c = lookupCtx(p, ctx_fd);
+  if (typeof c === 'number') return c;
+  if (!Number.isInteger(nr) || nr < 0) return -EINVAL;
+  if (nr === 0) return 0;
+  const arr = p.mm.copy_from_user(iocbpp, nr * 8);
+  if (arr === null) return -EFAULT;
+  const dv = new DataView(arr.buffer, arr.byteOffset, arr.length);
+  let i = 0;
+  let ret = 0;
+  for (; i < nr; i++) {
+    const ptr = dv.getBigUint64(i * 8, true);
+    if (ptr > BigInt(MAX_SAFE)) {
+      ret = -EFAULT;
+      break;
+    }
+    ret = yield* io_submit_one(c, p, Number(ptr));
+    if (ret !== 0) break;
+  }
+  return i > 0 ? i : ret;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaping and waiting
+
+/**
+ * `read_events`: copies up to `nr` events to `events`, sleeping (interruptibly) until at least
+ * one is there. `timeout` < 0 waits forever, 0 polls. Returns the count, 0 on timeout, or
+ * -EINTR / -EFAULT.
+ */
+function* read_events(
+  ctx: Kioctx,
+  p: Process,
+  events: number,
+  nr: number,
+  timeout: number,
+): KernelCode<number> {
+  let i = 0;
+  while (i < nr) {
+    const ev = yield* aio_read_evt(ctx);
+    if (ev === null) break;
+    if (!p.mm.copy_to_user(events + i * IO_EVENT_SIZE, encodeEvent(ev))) return i > 0 ? i : -EFAULT;
+    i++;
+  }
+  if (i > 0 || timeout === 0) return i;
+  const k = ctx.k;
+  const t = current();
+  const deadline = timeout < 0 ? -1 : k.now + timeout;
+  const wait = DECLARE_WAITQUEUE(`getevents:${t.name}`, t);
+  let ret = 0;
+  yield* add_wait_queue_exclusive(ctx.wait, wait);
+  for (;;) {
+    yield* set_current_state(TASK_INTERRUPTIBLE);
+    const ev = yield* aio_read_evt(ctx);
+    if (ev !== null) {
+      yield* set_current_state(TASK_RUNNING);
+      if (!p.mm.copy_to_user(events, encodeEvent(ev))) ret = -EFAULT;
+      else ret = 1;
+      break;
+    }
+    if (deadline >= 0 && k.now >= deadline) break;
+    if (deadline < 0) yield* schedule(`aio ctx${ctx.id} events`);
+    else yield* schedule_timeout(deadline - k.now, `aio ctx${ctx.id} events`);
+    if (signal_pending(t)) {
+      ret = -EINTR;
+      break;
+    }
+  }
+  yield* set_current_state(TASK_RUNNING);
+  yield* remove_wait_queue(ctx.wait, wait);
+  if (ret === 1) {
+    // More may have arrived: take them without sleeping.
+    i = 1;
+    while (i < nr) {
+      const ev = yield* aio_read_evt(ctx);
+      if (ev === null) break;
+      if (!p.mm.copy_to_user(events + i * IO_EVENT_SIZE, encodeEvent(ev))) break;
+      i++;
+    }
+    return i;
+  }
+  return ret;
+}
+
+/** `__io_getevents(ctx_fd, events, nr, timeout)`. */
+export function* sys_io_getevents(
+  p: Process,
+  ctx_fd: number,
+  events: number,
+  nr: number,
+  timeout: number,
+): KernelCode<number> {
+  const c = lookupCtx(p, ctx_fd);
+  if (typeof c === 'number') return c;
+  if (!Number.isInteger(nr) || nr < 0) return -EINVAL;
+  if (nr === 0) return 0;
+  if (p.mm.user_view(events, nr * IO_EVENT_SIZE, true) === null) return -EFAULT;
+  let ns = -1;
+  if (timeout !== 0) {
+    ns = readTimeout(p, timeout);
+    if (ns < 0) return ns;
+  }
+  return yield* read_events(c, p, events, nr, ns);
+}
+
+/**
+ * `__io_wait(ctx_fd, event_idx, key, timeout)`: waits until request `event_idx` (submitted from
+ * the iocb at `key`) has completed — its event is in the ring, still to be reaped. 0 when it
+ * has; -ETIME on timeout; -EINTR on a signal; -EINVAL if no such request.
+ */
+export function* sys_io_wait(
+  p: Process,
+  ctx_fd: number,
+  event_idx: number,
+  key: number,
+  timeout: number,
+): KernelCode<number> {
+  const c = lookupCtx(p, ctx_fd);
+  if (typeof c === 'number') return c;
+  if (!Number.isInteger(event_idx) || event_idx < 0 || event_idx >= c.maxReqs) return -EINVAL;
+  let ns = -1;
+  if (timeout !== 0) {
+    ns = readTimeout(p, timeout);
+    if (ns < 0) return ns;
+  }
+  const req = c.reqs[event_idx]!;
+  // The request's state is read under ctx->lock, as lookup_kiocb does.
+  const pending = (): boolean => req.state !== 'free' && req.state !== 'done' && req.user_obj === key;
+  yield* spin_lock_irqsave(c.lock);
+  const wasPending = pending();
+  const gen = req.gen;
+  const completedBefore = req.completions > 0 && req.lastObj === key;
+  yield* spin_unlock_irqrestore(c.lock);
+  if (!wasPending) return completedBefore ? 0 : -EINVAL;
+  const isDone = function* (): KernelCode<boolean> {
+    yield* spin_lock_irqsave(c.lock);
+    const d = req.gen !== gen || !pending();
+    yield* spin_unlock_irqrestore(c.lock);
+    return d;
+  };
+  const k = c.k;
+  const t = current();
+  const deadline = ns < 0 ? -1 : k.now + ns;
+  const wait = DECLARE_WAITQUEUE(`io_wait:${t.name}`, t);
+  let ret = 0;
+  yield* add_wait_queue(c.wait, wait);
+  for (;;) {
+    yield* set_current_state(TASK_INTERRUPTIBLE);
+    if (yield* isDone()) break;
+    if (deadline >= 0 && k.now >= deadline) {
+      ret = -ETIME;
+      break;
+    }
+    if (deadline < 0) yield* schedule(`aio ctx${c.id} request ${event_idx}`);
+    else yield* schedule_timeout(deadline - k.now, `aio ctx${c.id} request ${event_idx}`);
+    if (signal_pending(t)) {
+      ret = (yield* isDone()) ? 0 : -EINTR;
+      break;
+    }
+  }
+  yield* set_current_state(TASK_RUNNING);
+  yield* remove_wait_queue(c.wait, wait);
+  return ret;
+}
+
+/** Cancels `req` if it is still queued: its event (res -ECANCELED) goes to the ring. 0, or -EAGAIN. */
+function* cancel_req(req: Kiocb, key: number): KernelCode<number> {
+  const ctx = req.ctx;
+  yield* spin_lock_irqsave(ctx.lock);
+  const hook = req.cancel;
+  const ok = req.state === 'queued' && req.user_obj === key && hook !== null;
+  if (ok) {
+    req.state = 'running'; // claimed by the canceller: the IO path's aio_start now fails
+    req.cancel = null;
+  }
+  yield* spin_unlock_irqrestore(ctx.lock);
+  if (!ok) return -EAGAIN;
+  yield* hook!();
+  ctx.k.emit('aio.cancel', { ctx: ctx.id, idx: req.key, res: -ECANCELED });
+  ctx.k.count('aio.cancelled');
+  yield* aio_complete(req, -ECANCELED);
+  return 0;
+}
+
+/** `__io_cancel(ctx_fd, event_idx, key)`: 0 when cancelled (its event is in the ring), else -EAGAIN. */
+export function* sys_io_cancel(
+  p: Process,
+  ctx_fd: number,
+  event_idx: number,
+  key: number,
+): KernelCode<number> {
+  const c = lookupCtx(p, ctx_fd);
+  if (typeof c === 'number') return c;
+  if (!Number.isInteger(event_idx) || event_idx < 0 || event_idx >= c.maxReqs) return -EINVAL;
+  return yield* cancel_req(c.reqs[event_idx]!, key);
+}
+
+/** Registers `/dev/aio` and the four syscalls (idempotent); applies `opts` to the limits. */
+export function aio_init(k: Kernel, opts: AioOptions = {}): void {
+  set_aio_limits(k, opts);
+  const st = syscalls(k);
+  if (st.paths.has('/dev/aio')) return;
+  register_path(k, '/dev/aio', aio_dev_open);
+  register_syscall(k, '__submit_ios', sys_submit_ios as SyscallHandler);
+  register_syscall(k, '__io_getevents', sys_io_getevents as SyscallHandler);
+  register_syscall(k, '__io_wait', sys_io_wait as SyscallHandler);
+  register_syscall(k, '__io_cancel', sys_io_cancel as SyscallHandler);
+}

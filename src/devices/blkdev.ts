@@ -1,0 +1,445 @@
+/**
+ * The block layer (2.4's `drivers/block/ll_rw_blk.c` and the buffer-head IO entry points of
+ * `fs/buffer.c`), on disks that hold real bytes.
+ *
+ * - `SparseStore`: a device's bytes, a Map from 4 KiB chunk to bytes, allocated on first write;
+ *   unwritten bytes read as zeros (a 1 TiB device costs nothing until written).
+ * - `BlockDevice`: what `generic_make_request` submits to. A device's `make_request` either
+ *   queues the buffer (a disk) or remaps `b_rdev`/`b_rsector` and asks for a resubmit (RAID0).
+ * - `Disk`: a request queue (`RequestQueue`) with plugging (unplugged through `tq_disk`), back
+ *   and front merging of adjacent buffers into requests of up to `maxSectors`, an elevator
+ *   (`noop`: FIFO; `sorted`: one-way C-SCAN by sector), one request in service at a time whose
+ *   service time comes from the device's `LatencyModel`; completion is a timed event that raises
+ *   the disk's interrupt, whose handler moves the bytes, starts the next request and calls each
+ *   buffer's `b_end_io` in interrupt context.
+ * - `submit_bh`, `generic_make_request`, `ll_rw_block`, `end_buffer_io_sync`.
+ *
+ * Every request keeps the run alive (`k.hold()`) from its creation to its completion.
+ */
+import { EIO } from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { cpu, type KernelCode, set_bit, test_and_set_bit } from '../kernel/ops.js';
+import { kernel } from '../kernel/sched.js';
+import type { Spinlock } from '../kernel/spinlock.js';
+import { spin_lock_irqsave, spin_unlock_irqrestore } from '../kernel/spinlock.js';
+import { queue_task, tq_disk } from '../kernel/tqueue.js';
+import {
+  BH_Lock,
+  BH_Req,
+  type BufferHead,
+  buffer_uptodate,
+  mark_buffer_clean,
+  mark_buffer_uptodate,
+  test_clear_buffer_dirty,
+  unlock_buffer,
+  wait_on_buffer,
+} from './buffer.js';
+import { LatencyModel, type LatencyParams } from './latency.js';
+
+/** Transfer directions (2.4's values). */
+export const READ = 0;
+export const WRITE = 1;
+/** A transfer direction. */
+export type Rw = typeof READ | typeof WRITE;
+
+/** Bytes in a hardware sector. */
+export const SECTOR_SIZE = 512;
+/** Bytes in a storage chunk of `SparseStore`. */
+export const STORE_CHUNK = 4096;
+
+/** CPU costs of the block layer in timed runs (ns). */
+export interface BlockCosts {
+  /** `submit_bh` / `__make_request` per buffer. */
+  readonly submitNs: number;
+  /** Interrupt handler, per request. */
+  readonly irqNs: number;
+  /** Interrupt handler, per buffer completed. */
+  readonly irqPerBhNs: number;
+}
+
+/** Default block-layer costs (a 2001-era CPU). */
+export const DEFAULT_BLOCK_COSTS: BlockCosts = Object.freeze({
+  submitNs: 500,
+  irqNs: 2_000,
+  irqPerBhNs: 100,
+});
+
+/** A device's bytes, allocated sparsely in 4 KiB chunks. */
+export class SparseStore {
+  readonly chunks = new Map<number, Uint8Array>();
+  /** Copies [off, off+dst.length) into `dst`; unwritten bytes are zeros. */
+  read(off: number, dst: Uint8Array): void {
+    let done = 0;
+    while (done < dst.length) {
+      const pos = off + done;
+      const ci = Math.floor(pos / STORE_CHUNK);
+      const co = pos - ci * STORE_CHUNK;
+      const n = Math.min(STORE_CHUNK - co, dst.length - done);
+      const c = this.chunks.get(ci);
+      if (c === undefined) dst.fill(0, done, done + n);
+      else dst.set(c.subarray(co, co + n), done);
+      done += n;
+    }
+  }
+  /** Copies `src` to [off, off+src.length). */
+  write(off: number, src: Uint8Array): void {
+    let done = 0;
+    while (done < src.length) {
+      const pos = off + done;
+      const ci = Math.floor(pos / STORE_CHUNK);
+      const co = pos - ci * STORE_CHUNK;
+      const n = Math.min(STORE_CHUNK - co, src.length - done);
+      let c = this.chunks.get(ci);
+      if (c === undefined) {
+        c = new Uint8Array(STORE_CHUNK);
+        this.chunks.set(ci, c);
+      }
+      c.set(src.subarray(done, done + n), co);
+      done += n;
+    }
+  }
+  /** Zeroes [off, off+len) (whole chunks are dropped). */
+  discard(off: number, len: number): void {
+    const z = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const pos = off + done;
+      const ci = Math.floor(pos / STORE_CHUNK);
+      const co = pos - ci * STORE_CHUNK;
+      const n = Math.min(STORE_CHUNK - co, len - done);
+      if (co === 0 && n === STORE_CHUNK) this.chunks.delete(ci);
+      else if (this.chunks.has(ci)) this.write(pos, z.subarray(0, n));
+      done += n;
+    }
+  }
+  /** Bytes allocated. */
+  get allocatedBytes(): number {
+    return this.chunks.size * STORE_CHUNK;
+  }
+}
+
+/** A block device. */
+export interface BlockDevice {
+  readonly name: string;
+  /** Size in bytes (a multiple of 4096). */
+  readonly sizeBytes: number;
+  /** Object id for visible steps on the device's plain state. */
+  readonly obj: number;
+  /**
+   * Handles a buffer submitted to this device (`b_rdev`/`b_rsector` name the target). Returns
+   * true when it remapped the buffer to another device, which `generic_make_request` then
+   * submits it to.
+   */
+  make_request(rw: Rw, bh: BufferHead): KernelCode<boolean>;
+  /** Reads bytes directly (outside the simulation: checks, scenario setup). */
+  peek(off: number, len: number): Uint8Array;
+  /** Writes bytes directly (outside the simulation: scenario setup). */
+  poke(off: number, data: Uint8Array): void;
+  /** Zeroes a range at once (a discard: the filesystem zeroes newly allocated blocks). */
+  discard(off: number, len: number): void;
+}
+
+let nextReq = 1;
+
+/** `struct request`: adjacent buffers of one direction, served as one transfer. */
+export class Request {
+  readonly id: number;
+  readonly rw: Rw;
+  sector: number;
+  nsectors: number;
+  readonly bhs: BufferHead[];
+  constructor(rw: Rw, bh: BufferHead) {
+    this.id = nextReq++;
+    this.rw = rw;
+    this.sector = bh.b_rsector;
+    this.nsectors = bh.b_size >> 9;
+    this.bhs = [bh];
+  }
+}
+
+/** Elevators. */
+export type Elevator = 'noop' | 'sorted';
+
+/** `request_queue_t`. */
+export class RequestQueue {
+  readonly lock: Spinlock;
+  /** Requests waiting for the device (not yet in service). */
+  readonly pending: Request[] = [];
+  /** The request in service, or null. */
+  busy: Request | null = null;
+  /** Plugged: requests gather until `tq_disk` runs the unplug routine. */
+  plugged = false;
+  readonly elevator: Elevator;
+  /** Largest request, in sectors (2.4: 255 ~ 128 KiB). */
+  maxSectors = 256;
+  constructor(lock: Spinlock, elevator: Elevator) {
+    this.lock = lock;
+    this.elevator = elevator;
+  }
+}
+
+/** Options of a disk. */
+export interface DiskOptions {
+  readonly sizeBytes: number;
+  readonly model: LatencyParams;
+  readonly jitter?: number;
+  readonly elevator?: Elevator;
+  readonly costs?: BlockCosts;
+  /** Plugging on (default true). */
+  readonly plug?: boolean;
+}
+
+/** A disk: sparse bytes, a request queue, a latency model and an interrupt. */
+export class Disk implements BlockDevice {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly obj: number;
+  readonly store = new SparseStore();
+  readonly queue: RequestQueue;
+  readonly model: LatencyModel;
+  readonly costs: BlockCosts;
+  readonly plug: boolean;
+  private readonly k: Kernel;
+  /** Counters: requests served, bytes moved, busy time. */
+  requests = 0;
+  merges = 0;
+  bytesRead = 0;
+  bytesWritten = 0;
+  busyNs = 0;
+  constructor(k: Kernel, name: string, opts: DiskOptions) {
+    if (!Number.isInteger(opts.sizeBytes) || opts.sizeBytes <= 0 || opts.sizeBytes % 4096 !== 0)
+      throw new Error(`disk '${name}': size must be a positive multiple of 4096, got ${opts.sizeBytes}`);
+    this.k = k;
+    this.name = name;
+    this.sizeBytes = opts.sizeBytes;
+    this.obj = k.newObjectId();
+    this.queue = new RequestQueue(
+      k.spinlock(`${name}.queue_lock`, 'io_request_lock'),
+      opts.elevator ?? 'sorted',
+    );
+    this.model = new LatencyModel(opts.model, opts.jitter ?? 0);
+    this.costs = opts.costs ?? DEFAULT_BLOCK_COSTS;
+    this.plug = opts.plug ?? true;
+  }
+
+  peek(off: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    this.store.read(off, out);
+    return out;
+  }
+  poke(off: number, data: Uint8Array): void {
+    this.store.write(off, data);
+  }
+  discard(off: number, len: number): void {
+    this.store.discard(off, len);
+  }
+
+  /** `__make_request`: merges the buffer into a pending request or queues a new one. */
+  *make_request(rw: Rw, bh: BufferHead): KernelCode<boolean> {
+    const k = this.k;
+    const q = this.queue;
+    const sector = bh.b_rsector;
+    const ns = bh.b_size >> 9;
+    if (sector < 0 || (sector + ns) * SECTOR_SIZE > this.sizeBytes) {
+      k.count('blk.errors');
+      if (bh.b_end_io !== null) yield* bh.b_end_io(bh, false);
+      return false;
+    }
+    if (k.config.timed) yield* cpu(this.costs.submitNs);
+    yield* spin_lock_irqsave(q.lock);
+    let merged = false;
+    for (let i = q.pending.length - 1; i >= 0 && !merged; i--) {
+      const r = q.pending[i]!;
+      if (r.rw !== rw || r.nsectors + ns > q.maxSectors) continue;
+      if (r.sector + r.nsectors === sector) {
+        r.bhs.push(bh);
+        r.nsectors += ns;
+        merged = true;
+      } else if (sector + ns === r.sector) {
+        r.bhs.unshift(bh);
+        r.sector = sector;
+        r.nsectors += ns;
+        merged = true;
+      }
+    }
+    let req: Request | null = null;
+    if (merged) {
+      this.merges++;
+      k.count('blk.merges');
+    } else {
+      req = new Request(rw, bh);
+      k.hold();
+      const wasIdle = q.pending.length === 0 && q.busy === null;
+      this.insert(req);
+      if (wasIdle && this.plug && !q.plugged) {
+        q.plugged = true;
+        k.count('blk.plugs');
+        yield* queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
+      } else {
+        this.start_next();
+      }
+    }
+    k.emit('io.submit', {
+      dev: this.name,
+      rw: rw === READ ? 'read' : 'write',
+      sector,
+      bytes: bh.b_size,
+      req: req === null ? -1 : req.id,
+    });
+    yield* spin_unlock_irqrestore(q.lock);
+    return false;
+  }
+
+  /** The elevator's insertion. */
+  private insert(req: Request): void {
+    this.queue.pending.push(req);
+  }
+
+  /** The elevator's choice of the next request (removes it from `pending`). */
+  private pick(): Request | undefined {
+    const q = this.queue;
+    if (q.pending.length === 0) return undefined;
+    if (q.elevator === 'noop') return q.pending.shift();
+    // One-way C-SCAN: the lowest sector at or after the head, else the lowest overall.
+    const head = this.model.head;
+    let best = -1;
+    let wrap = -1;
+    for (let i = 0; i < q.pending.length; i++) {
+      const s = q.pending[i]!.sector;
+      if (s >= head && (best < 0 || s < q.pending[best]!.sector)) best = i;
+      if (wrap < 0 || s < q.pending[wrap]!.sector) wrap = i;
+    }
+    const i = best >= 0 ? best : wrap;
+    return q.pending.splice(i, 1)[0];
+  }
+
+  /** `generic_unplug_device`: the routine queued on `tq_disk`. */
+  *unplug(): KernelCode<void> {
+    const q = this.queue;
+    yield* spin_lock_irqsave(q.lock);
+    q.plugged = false;
+    this.start_next();
+    yield* spin_unlock_irqrestore(q.lock);
+  }
+
+  /** `request_fn`: starts the next request if the device is idle (caller holds the queue lock). */
+  private start_next(): void {
+    const q = this.queue;
+    if (q.busy !== null || q.plugged) return;
+    const req = this.pick();
+    if (req === undefined) return;
+    q.busy = req;
+    const k = this.k;
+    const ns = this.model.service(k.now, req.rw === WRITE, req.sector, req.nsectors, (n) =>
+      k.choose(n, 'jitter'),
+    );
+    this.busyNs += ns;
+    k.emit('io.start', {
+      dev: this.name,
+      rw: req.rw === READ ? 'read' : 'write',
+      sector: req.sector,
+      bytes: req.nsectors * SECTOR_SIZE,
+      req: req.id,
+    });
+    k.after(ns, `${this.name} req ${req.id}`, () => {
+      k.raise_irq(this.name, () => this.irq(req));
+    });
+  }
+
+  /** The disk interrupt: completes `req` and starts the next one. */
+  private *irq(req: Request): KernelCode<void> {
+    const k = this.k;
+    const q = this.queue;
+    if (k.config.timed) yield* cpu(this.costs.irqNs + this.costs.irqPerBhNs * req.bhs.length);
+    yield* spin_lock_irqsave(q.lock);
+    q.busy = null;
+    for (const bh of req.bhs) {
+      const off = bh.b_rsector * SECTOR_SIZE;
+      if (req.rw === READ) this.store.read(off, bh.b_data.subarray(0, bh.b_size));
+      else this.store.write(off, bh.b_data.subarray(0, bh.b_size));
+    }
+    const bytes = req.nsectors * SECTOR_SIZE;
+    this.requests++;
+    if (req.rw === READ) this.bytesRead += bytes;
+    else this.bytesWritten += bytes;
+    k.count(req.rw === READ ? 'blk.readRequests' : 'blk.writeRequests');
+    k.count(req.rw === READ ? 'blk.bytesRead' : 'blk.bytesWritten', bytes);
+    k.emit('io.complete', {
+      dev: this.name,
+      rw: req.rw === READ ? 'read' : 'write',
+      sector: req.sector,
+      bytes,
+      req: req.id,
+      res: bytes,
+    });
+    this.start_next();
+    yield* spin_unlock_irqrestore(q.lock);
+    for (const bh of req.bhs) {
+      if (bh.b_end_io === null) throw new Error(`buffer ${bh.name} completed without a b_end_io`);
+      yield* bh.b_end_io(bh, true);
+    }
+    k.release();
+  }
+}
+
+/** `generic_make_request(rw, bh)`: submits to `b_rdev`, following remaps (RAID0). */
+export function* generic_make_request(rw: Rw, bh: BufferHead): KernelCode<void> {
+  for (let guard = 0; guard < 64; guard++) {
+    const dev = bh.b_rdev as BlockDevice | null;
+    if (dev === null) throw new Error(`generic_make_request: buffer ${bh.name} has no device`);
+    if (!(yield* dev.make_request(rw, bh))) return;
+  }
+  throw new Error(`generic_make_request: buffer ${bh.name} was remapped 64 times (a remap loop)`);
+}
+
+/**
+ * `submit_bh(rw, bh)`: sends a locked buffer to its device (`b_dev`, block `b_blocknr` in units
+ * of `b_size`); `b_end_io` runs (in interrupt context) when the IO is done. Never sleeps on the
+ * IO: callers wait with `wait_on_buffer`, or let `b_end_io` continue their work (the AIO path).
+ * The request may sit in a plugged queue until `tq_disk` runs.
+ */
+export function* submit_bh(rw: Rw, bh: BufferHead): KernelCode<void> {
+  if (bh.b_dev === null) throw new Error(`submit_bh: buffer ${bh.name} has no b_dev`);
+  if (bh.b_end_io === null) throw new Error(`submit_bh: buffer ${bh.name} has no b_end_io`);
+  yield* set_bit(BH_Req, bh.b_state);
+  bh.b_rdev = bh.b_dev;
+  bh.b_rsector = bh.b_blocknr * (bh.b_size >> 9);
+  kernel().count(rw === READ ? 'bh.read' : 'bh.write');
+  yield* generic_make_request(rw, bh);
+}
+
+/** `end_buffer_io_sync`: the completion of `ll_rw_block` and synchronous buffer IO. */
+export function* end_buffer_io_sync(bh: BufferHead, uptodate: boolean): KernelCode<void> {
+  yield* mark_buffer_uptodate(bh, uptodate);
+  yield* unlock_buffer(bh);
+}
+
+/**
+ * `ll_rw_block(rw, bhs)`: starts IO on each buffer that needs it: locks it (skipping buffers
+ * already locked), skips reads of up-to-date buffers and writes of clean ones, and submits the
+ * rest with `end_buffer_io_sync`. Callers then `wait_on_buffer` each.
+ */
+export function* ll_rw_block(rw: Rw, bhs: readonly BufferHead[]): KernelCode<number> {
+  let started = 0;
+  for (const bh of bhs) {
+    if ((yield* test_and_set_bit(BH_Lock, bh.b_state)) !== 0) continue;
+    if (rw === WRITE ? !(yield* test_clear_buffer_dirty(bh)) : yield* buffer_uptodate(bh)) {
+      yield* unlock_buffer(bh);
+      continue;
+    }
+    bh.b_end_io = end_buffer_io_sync;
+    yield* submit_bh(rw, bh);
+    started++;
+  }
+  return started;
+}
+
+/** Reads or writes one buffer and waits for it: 0 or -EIO. */
+/** The caller holds BH_Lock (as for `submit_bh`). */
+export function* sync_bh_io(rw: Rw, bh: BufferHead): KernelCode<number> {
+  bh.b_end_io = end_buffer_io_sync;
+  if (rw === WRITE) yield* mark_buffer_clean(bh);
+  yield* submit_bh(rw, bh);
+  yield* wait_on_buffer(bh);
+  return (yield* buffer_uptodate(bh)) ? 0 : -EIO;
+}
