@@ -319,3 +319,34 @@ export function ctxOfFile(f: File | null): Kioctx | null {
   const c = f.private_data;
   return c instanceof Kioctx ? c : null;
 }
+
+/**
+ * Builds a context for `p` directly in the kernel, its ring already mapped, as if `p` had
+ * opened `/dev/aio` and called `mmap` — for scenarios and tests that start mid-flight and
+ * explore only what follows.
+ */
+export function aio_ctx_direct(k: Kernel, p: Process, maxReqs: number): Kioctx {
+  const lim = aio_limits(k);
+  const ctx = new Kioctx(k, lim.nextId++, p, maxReqs);
+  lim.aioNr += maxReqs;
+  lim.contexts.push(ctx);
+  ctx.mapAddr = p.mm.mmap(ctx.ringBytes.length, 3, 'aio-ring', ctx.ringBytes);
+  return ctx;
+}
+
+/**
+ * Takes a request slot of `ctx` directly and marks it running (its IO under way), as if an
+ * iocb at `user_obj` with `user_data` had been submitted — the other half of `aio_ctx_direct`.
+ */
+export function aio_req_direct(ctx: Kioctx, user_obj: number, user_data: number, nbytes: number): Kiocb {
+  const req = ctx.reqs.find((r) => r.state === 'free');
+  if (req === undefined) throw new Error(`aio_req_direct: no free request slot in ctx ${ctx.id}`);
+  req.state = 'running';
+  req.gen++;
+  req.user_obj = user_obj;
+  req.user_data = user_data;
+  req.nbytes = nbytes;
+  ctx.reqsActive++;
+  aio_limits(ctx.k).reqsActive++;
+  return req;
+}

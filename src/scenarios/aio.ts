@@ -16,7 +16,13 @@
  * while it reads the wait queue as empty; CPU1 then reads the old tail and sleeps forever.
  */
 
-import type { CompleteWakeup } from '../aio/kioctx.js';
+import {
+  aio_complete,
+  aio_ctx_direct,
+  aio_req_direct,
+  type CompleteWakeup,
+  type Kiocb,
+} from '../aio/kioctx.js';
 import {
   aio_ring_reap,
   io_iocb_array,
@@ -123,37 +129,41 @@ function reapScenario(name: string, rmb: boolean, expect: 'clean' | 'invariant',
     name,
     title,
     description:
-      'A process submits a read and reaps its event straight from the mapped ring: it reads ' +
-      `tail and, if it moved, the event${rmb ? ', after smp_rmb()' : ' (no smp_rmb())'}. The kernel ` +
-      "publishes with the 2.4 code's smp_wmb() between the event and the tail. Under the invq " +
-      'model a CPU may still hold stale copies of the event words when it sees the new tail, unless ' +
-      'smp_rmb() processes its invalidate queue first.',
-    config: { cpus: 2, timed: false, memoryModel: 'invq', irqAffinity: 0 },
+      'A read is in flight on a context whose ring the process has mapped. A kernel thread on ' +
+      "CPU0 completes it with aio_complete(), which publishes the event with the 2.4 code's " +
+      'smp_wmb() between the event and the tail; the process on CPU1 reaps straight from the ' +
+      `mapped ring: it reads tail and, if it moved, the event${rmb ? ', after smp_rmb()' : ' (no smp_rmb())'}. ` +
+      'Under the invq model a CPU may still hold stale copies of the event words when it sees the ' +
+      'new tail, unless smp_rmb() processes its invalidate queue first. The run starts with the ' +
+      'request already submitted, so exploration covers exactly the publication and the reaping.',
+    config: { cpus: 2, timed: false, memoryModel: 'invq' },
     expect,
     setup(k) {
-      aio_init(k, { ringNr: 1 });
-      register_aiotest(k, { via: 'kthread' });
       let seen: { data: number; res: number } | null = null;
+      let req: Kiocb | null = null;
       create_process(
         k,
         'reaper',
         function* (p) {
-          const s = yield* open_all(p, 1);
-          yield* syscall('__submit_ios', s.ctx, 1, s.arr);
-          const ring = user_ring(p, s.ring);
-          for (let i = 0; i < 3 && seen === null; i++) {
+          const ctx = aio_ctx_direct(k, p, 1);
+          req = aio_req_direct(ctx, 0x10000, 100, 512);
+          const ring = user_ring(p, ctx.mapAddr);
+          for (let i = 0; i < 2 && seen === null; i++) {
             const evs = yield* aio_ring_reap(ring, 1, rmb);
             if (evs.length > 0) {
               seen = { data: evs[0]!.data, res: evs[0]!.res };
               yield* note(`reaper: event data=${seen.data} res=${seen.res}`);
             }
           }
-          if (seen === null) {
-            // Not there yet: wait for it through the syscall instead.
-            yield* syscall('__io_getevents', s.ctx, s.evs, 1, 0);
-          }
         },
         { cpu: 1, pinned: true },
+      );
+      k.spawn(
+        'completer',
+        function* () {
+          yield* aio_complete(req!, 512);
+        },
+        { cpu: 0, pinned: true },
       );
       return {
         invariants: {
