@@ -204,7 +204,21 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   );
 
   runOpts(cli.command('demo', `run the demo scenario (${DEMO_SCENARIO}) and show the lost wake-up`)).action(
-    action((opts: Record<string, unknown>) => doRun(DEMO_SCENARIO, opts)),
+    action((opts: Record<string, unknown>) => {
+      const st = doRun(DEMO_SCENARIO, opts);
+      if (opts.json === true) return st;
+      io.out(
+        '\nWhat happened: CPU0 stored cond = 1, but the store was still in its store buffer when it\n' +
+          'read the wait queue (the row marked <==) and saw it empty, so it woke nobody. CPU1 then\n' +
+          'queued itself and read cond from memory: still 0. It went to sleep, and no wake-up will\n' +
+          'ever come. The fix is a full barrier between the store and the check:\n' +
+          '  npx aiosim explore wq-active-mb     # smp_mb(): every interleaving explored, no hang\n' +
+          '  npx aiosim explore wq-has-sleeper   # the same through wq_has_sleeper()\n' +
+          '  npx aiosim explore wq-active-wmb    # smp_wmb() is not enough: still hangs\n',
+      );
+      // The demo is meant to show the hang: finding it is success, not finding it a failure.
+      return st === 1 ? 0 : 1;
+    }),
   );
 
   cli
