@@ -130,7 +130,8 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   if (!STRATEGIES.includes(strategy))
     throw new Error(`explore: unknown strategy '${strategy}' (use ${STRATEGIES.join(', ')})`);
   const config = scenarioConfig(scenario, { timed: false, trace: false, ...options.config });
-  const runCfg: Partial<KernelConfig> = { ...config, trace: false };
+  // Complete and frozen: every run hands it to the kernel as it is.
+  const runCfg: KernelConfig = Object.freeze({ ...config, trace: false });
   const maxSteps = options.maxSteps ?? scenario.bounds?.maxSteps ?? DEFAULT_MAX_STEPS;
   const bound = options.preemptionBound ?? scenario.bounds?.preemptionBound;
   const runs =

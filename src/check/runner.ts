@@ -45,6 +45,9 @@ export interface RunReport {
 
 /** The config a scenario runs with under the given overrides. */
 export function scenarioConfig(s: Scenario, overrides: Partial<KernelConfig> = {}): KernelConfig {
+  // A complete, frozen config already has the scenario's defaults applied (explore builds one).
+  if (Object.isFrozen(overrides) && 'switchNs' in overrides && 'lockdep' in overrides)
+    return overrides as KernelConfig;
   return { ...DEFAULT_KERNEL_CONFIG, ...s.config, ...overrides };
 }
 

@@ -160,10 +160,20 @@ export class Kernel {
   readonly tasks: Task[] = [];
   readonly cells: Cell[] = [];
   readonly mem: MemorySystem;
-  readonly lockdep: LockValidator = new LockValidator();
+  private _lockdep: LockValidator | null = null;
+  /** The lock validator (created on first use). */
+  get lockdep(): LockValidator {
+    if (this._lockdep === null) this._lockdep = new LockValidator();
+    return this._lockdep;
+  }
   readonly violations: Violation[] = [];
   /** Trace events are emitted here as 'trace'. */
-  readonly events: EventEmitter<{ trace: [TraceEvent] }> = new EventEmitter();
+  private _events: EventEmitter<{ trace: [TraceEvent] }> | null = null;
+  /** Trace events are emitted here as 'trace' (the emitter is created on first use). */
+  get events(): EventEmitter<{ trace: [TraceEvent] }> {
+    if (this._events === null) this._events = new EventEmitter();
+    return this._events;
+  }
   /** Counters any subsystem may add to; reported as `stats`. */
   readonly stats: Record<string, number> = {};
   /** Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
@@ -199,7 +209,11 @@ export class Kernel {
   private irqSeq = 0;
 
   constructor(config: Partial<KernelConfig> = {}, chooser: Chooser = seeded(1)) {
-    const c: KernelConfig = { ...DEFAULT_KERNEL_CONFIG, ...config };
+    // A complete, frozen config (as the runner passes for every run) is used as it is.
+    const c: KernelConfig =
+      Object.isFrozen(config) && 'switchNs' in config && 'lockdep' in config
+        ? (config as KernelConfig)
+        : { ...DEFAULT_KERNEL_CONFIG, ...config };
     if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > 64) {
       throw new Error(`KernelConfig.cpus must be an integer from 1 to 64, got ${c.cpus}`);
     }
@@ -207,7 +221,7 @@ export class Kernel {
       throw new Error(`KernelConfig.memoryModel must be sc, tso, pso or invq, got '${c.memoryModel}'`);
     }
     if (c.irqAffinity >= c.cpus) throw new Error(`KernelConfig.irqAffinity ${c.irqAffinity} is not a CPU`);
-    this.config = Object.freeze(c);
+    this.config = Object.isFrozen(c) ? c : Object.freeze(c);
     this.tracing = c.trace;
     this.chooser = new RecordingChooser(chooser);
     this.cpus = Array.from({ length: c.cpus }, (_, i) => new Cpu(i));

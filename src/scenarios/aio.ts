@@ -82,7 +82,7 @@ function wakeupScenario(
       `and then wakes ctx->wait ${how === 'waitqueue_active' ? 'only if waitqueue_active() sees a waiter — with no barrier, as the 2.4 code shipped' : 'after an smp_mb(), so the check cannot miss a waiter that missed the event'}.`,
     config: { cpus: 2, timed: false, memoryModel: 'tso', irqAffinity: 0 },
     expect,
-    demoSeed: 1,
+    demoSeed: how === 'waitqueue_active' ? 54 : 1,
     setup(k) {
       aio_init(k, { ringNr: 1, completeWakeup: how });
       register_aiotest(k, 1000);
@@ -138,6 +138,7 @@ function reapScenario(name: string, rmb: boolean, expect: 'clean' | 'invariant',
       'request already submitted, so exploration covers exactly the publication and the reaping.',
     config: { cpus: 2, timed: false, memoryModel: 'invq' },
     expect,
+    demoSeed: 4,
     setup(k) {
       let seen: { data: number; res: number } | null = null;
       let req: Kiocb | null = null;

@@ -20,9 +20,11 @@ function sb(
   mb1: boolean,
   model: MemoryModel,
   expect: 'clean' | 'invariant',
+  demoSeed = 1,
 ): Scenario {
   return {
     name,
+    demoSeed,
     title,
     description:
       'Store buffering: each CPU stores to its own variable, then loads the other one. Under ' +
@@ -68,9 +70,11 @@ function mp(
   rmb: boolean,
   model: MemoryModel,
   expect: 'clean' | 'invariant',
+  demoSeed = 1,
 ): Scenario {
   return {
     name,
+    demoSeed,
     title,
     description:
       'Message passing: CPU0 writes the data x then the flag y; CPU1 reads the flag then the ' +
@@ -119,6 +123,7 @@ export const sbScenario: Scenario = sb(
   false,
   'tso',
   'invariant',
+  4,
 );
 export const sbMb: Scenario = sb(
   'sb-mb',
@@ -135,6 +140,7 @@ export const sbMbOne: Scenario = sb(
   false,
   'tso',
   'invariant',
+  62,
 );
 export const mpScenario: Scenario = mp(
   'mp',
@@ -143,6 +149,7 @@ export const mpScenario: Scenario = mp(
   false,
   'pso',
   'invariant',
+  21,
 );
 export const mpWmbRmb: Scenario = mp(
   'mp-wmb-rmb',
@@ -159,4 +166,5 @@ export const mpWmb: Scenario = mp(
   false,
   'invq',
   'invariant',
+  29,
 );

@@ -163,6 +163,7 @@ export const sleepOnRace: Scenario = {
     'sleep_on() was removed in favour of prepare_to_wait()/wait_event().',
   config: { cpus: 2, timed: false, memoryModel: 'sc' },
   expect: 'hang',
+  demoSeed: 2,
   setup(k) {
     const cond = k.cell('cond', 0);
     const wq = init_waitqueue_head(k, 'wq');

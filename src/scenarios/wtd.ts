@@ -153,6 +153,7 @@ export function wtdLockPageScenario(opts: WtdLockPageOptions = {}): Scenario {
     config: { cpus, timed: false, memoryModel: 'sc' },
     bounds: { preemptionBound: 3, maxSteps: 2000 },
     expect: variant === 'cond' ? 'clean' : racy ? 'hang' : 'invariant',
+    demoSeed: racy ? 15 : 1,
     setup(k) {
       keventd_init(k, P);
       const page = alloc_page(k, 'page');
