@@ -142,6 +142,8 @@ export interface UserRing {
   readonly head: Cell;
   readonly tail: Cell;
   readonly slots: readonly RingSlot[];
+  /** Mirrors a head user space published into the mapped bytes (the ring header's `head`). */
+  readonly mirrorHead?: (head: number) => void;
 }
 
 /** The ring mapped at `ringAddr` in `p`. */
@@ -150,7 +152,13 @@ export function user_ring(p: Process, ringAddr: number): UserRing {
   const ctx = aio_limits(k).contexts.find((c: Kioctx) => c.process === p && c.mapAddr === ringAddr);
   if (ctx === undefined)
     throw new Error(`user_ring: no AIO ring is mapped at 0x${ringAddr.toString(16)} in ${p.name}`);
-  return { nr: ctx.nr, head: ctx.head, tail: ctx.tail, slots: ctx.slots };
+  return {
+    nr: ctx.nr,
+    head: ctx.head,
+    tail: ctx.tail,
+    slots: ctx.slots,
+    mirrorHead: (h) => ctx.mirrorIndex('head', h),
+  };
 }
 
 /**
@@ -175,5 +183,6 @@ export function* aio_ring_reap(ring: UserRing, max: number, rmb = true): KernelC
     head = (head + 1) % ring.nr;
   }
   yield* smp_store_release(ring.head, head);
+  ring.mirrorHead?.(head);
   return out;
 }

@@ -46,6 +46,7 @@ import {
   DECLARE_WAITQUEUE,
   remove_wait_queue,
 } from '../waitqueue/waitqueue.js';
+import { aio_install_devices } from './devices.js';
 import {
   AIO_RING_HEADER_SIZE,
   aio_complete,
@@ -271,12 +272,15 @@ export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): Kern
   if (op === IOCB_CMD_PREAD && mode === O_WRONLY) return -EBADF;
   if (op === IOCB_CMD_PWRITE && mode === O_RDONLY) return -EBADF;
   const m = aioOps(file);
-  if (op === IOCB_CMD_PREAD && m.aio_read === undefined && file.f_op.read === undefined) return -EINVAL;
-  if (op === IOCB_CMD_PWRITE && m.aio_write === undefined && file.f_op.write === undefined) return -EINVAL;
+  // The synchronous fallback is not offered for an AIO context's own fd: its read() waits for
+  // the context's events, so a request reading it would wait for itself (and close would hang).
+  const sync: Partial<FileOperations> = ctxOfFile(file) === null ? file.f_op : {};
+  if (op === IOCB_CMD_PREAD && m.aio_read === undefined && sync.read === undefined) return -EINVAL;
+  if (op === IOCB_CMD_PWRITE && m.aio_write === undefined && sync.write === undefined) return -EINVAL;
   if (
     (op === IOCB_CMD_FSYNC || op === IOCB_CMD_FDSYNC) &&
     m.aio_fsync === undefined &&
-    file.f_op.fsync === undefined
+    sync.fsync === undefined
   )
     return -EINVAL;
   if (op === IOCB_CMD_POLL) return -EINVAL; // no file here supports poll yet
@@ -564,9 +568,13 @@ export function* sys_io_cancel(
   return yield* cancel_req(c.reqs[event_idx]!, key);
 }
 
-/** Registers `/dev/aio` and the four syscalls (idempotent); applies `opts` to the limits. */
+/**
+ * Registers `/dev/aio` and the four syscalls (idempotent); applies `opts` to the limits; installs
+ * the AIO members of the devices layer's file operations (`aio_install_devices`).
+ */
 export function aio_init(k: Kernel, opts: AioOptions = {}): void {
   set_aio_limits(k, opts);
+  aio_install_devices();
   const st = syscalls(k);
   if (st.paths.has('/dev/aio')) return;
   register_path(k, '/dev/aio', aio_dev_open);

@@ -6,6 +6,8 @@ import {
   aioCancelRace,
   aioCompleteWakeup,
   aioCompleteWakeupMb,
+  aioPagecache,
+  aioRaid0,
   aioRingFull,
   aioRingReap,
   aioRingReapRmb,
@@ -55,6 +57,8 @@ export const scenarios: readonly Scenario[] = [
   aioRingReapRmb,
   aioCancelRace,
   aioRingFull,
+  aioRaid0,
+  aioPagecache,
 ];
 
 /** The scenario `npm start` runs. */

@@ -1,0 +1,428 @@
+/**
+ * Asynchronous direct IO: raw devices (`/dev/rawN`) and files opened with O_DIRECT.
+ *
+ * Two layers, as in the 2.4 patch:
+ *
+ * - the kvec members `direct_kvec_read` / `direct_kvec_write` (`kvec_read`/`kvec_write` of
+ *   these files): map the file range onto device blocks (allocating on writes) and hand the
+ *   vector to `brw_kvec_async`, straight to the block layer; the callback runs in interrupt
+ *   context. Alignment: the vector's offsets and lengths, `pos` and `size` must be multiples of
+ *   512 (-EINVAL otherwise); reads stop at `i_size`; writes past the largest size fail with
+ *   -ENOSPC (devices) or -EFBIG (files).
+ * - `generic_aio_rw` (behind `direct_aio_read` / `direct_aio_write`): pins the user buffer a
+ *   chunk at a time (`map_user_kvec`, at most `aio_limits(k).aioMaxSize` bytes and never more
+ *   than the pinned-memory limit allows), calls the kvec member, and from the chunk's
+ *   completion (interrupt context) either queues the next chunk on a worker (process context,
+ *   2.4's `generic_aio_complete_rw` + `schedule_task`) or completes the request with
+ *   `aio_complete`. The submitter never sleeps (the whole submission runs inside
+ *   `wtd_nonblocking('aio_read' | 'aio_write')`, so a sleep would be reported as a `bug`):
+ *   - O_DIRECT writes to a file take `i_sem` with `wtd_down` (they may extend the file); raw
+ *     devices (fixed size) do not;
+ *   - when pinning would pass the limit, the request parks a func entry on the pin wait queue
+ *     and is retried by a worker when an unpin makes room;
+ *   - when dirty cached pages overlap the range (coherence with buffered IO, as the synchronous
+ *     path), the request moves to a worker, which writes them first;
+ *   - after a write, cached copies of the range are dropped and O_SYNC/O_DSYNC metadata is
+ *     written on a worker; otherwise the last completion calls `aio_complete` from the
+ *     interrupt itself.
+ *   The request can be cancelled until `aio_start` (just before its first chunk goes to the
+ *   block layer).
+ * - `direct_aio_check`: the alignment rule at submission (-EINVAL), as the synchronous path.
+ */
+
+import { READ, type Rw, SECTOR_SIZE, WRITE } from '../devices/blkdev.js';
+import { DIRECT_PIN_NS_PER_PAGE, pin_state } from '../devices/kiobuf.js';
+import { PAGE_SIZE } from '../devices/page.js';
+import {
+  filemap_fdatasync,
+  filemap_fdatawait,
+  generic_osync_inode,
+  I_DIRTY_DATASYNC,
+  I_DIRTY_SYNC,
+  type Inode,
+  invalidate_inode_pages_range,
+} from '../devices/pagecache.js';
+import type { DevFile } from '../devices/simplefs.js';
+import { EFBIG, EINVAL, ENOSPC } from '../kernel/errno.js';
+import type { KernelCode } from '../kernel/ops.js';
+import { atomic, cpu } from '../kernel/ops.js';
+import { type File, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
+import { kernel } from '../kernel/sched.js';
+import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
+import { up } from '../waitqueue/semaphore.js';
+import {
+  __remove_wait_queue,
+  add_wait_queue_cond,
+  init_waitqueue_func_entry,
+  type WaitQueueEntry,
+} from '../waitqueue/waitqueue.js';
+import { wtd_down } from '../wtd/primitives.js';
+import { Worktodo, wtd_nonblocking, wtd_queue, wtd_set_action } from '../wtd/worktodo.js';
+import { aio_complete, aio_start, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, type Kiocb } from './kioctx.js';
+import {
+  brw_kvec_async,
+  type Kvec,
+  type KvecCb,
+  kvec_block_size,
+  map_user_kvec,
+  unmap_kvec,
+} from './kvec.js';
+import { aio_limits } from './limits.js';
+import { aio_update_stats } from './stats.js';
+
+function inodeOf(file: File): Inode {
+  return (file.private_data as DevFile).inode;
+}
+
+/** Whether `mapping` caches a page in [first, last] matching `pick`. */
+function cachedInRange(inode: Inode, first: number, last: number, dirtyOnly: boolean): boolean {
+  const m = inode.mapping;
+  if (dirtyOnly) {
+    if (m.dirty.size === 0 && m.writeback.size === 0) return false;
+    for (const set of [m.dirty, m.writeback])
+      for (const page of set) if (page.index >= first && page.index <= last) return true;
+    return false;
+  }
+  if (m.pages.size === 0) return false;
+  if (last - first < m.pages.size) {
+    for (let i = first; i <= last; i++) if (m.pages.has(i)) return true;
+    return false;
+  }
+  for (const i of m.pages.keys()) if (i >= first && i <= last) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kvec members
+
+/** A kvec holding the first `n` bytes of `vec`. */
+function kvec_head(vec: Kvec, n: number): Kvec {
+  if (n >= vec.length) return vec;
+  const veclets = [];
+  let left = n;
+  for (const v of vec.veclets) {
+    if (left <= 0) break;
+    const len = Math.min(v.length, left);
+    veclets.push(len === v.length ? v : { page: v.page, offset: v.offset, length: len });
+    left -= len;
+  }
+  return { veclets, length: n, kio: vec.kio };
+}
+
+function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
+  const k = kernel();
+  const inode = inodeOf(file);
+  const ops = inode.ops;
+  if (pos % SECTOR_SIZE !== 0 || size % SECTOR_SIZE !== 0 || size > cb.vec.length) return -EINVAL;
+  let total: number;
+  if (rw === READ) {
+    total = Math.min(size, Math.max(0, inode.i_size - pos));
+  } else {
+    if (pos >= ops.maxBytes) return ops.fixedSize ? -ENOSPC : -EFBIG;
+    total = Math.min(size, ops.maxBytes - pos);
+  }
+  if (total === 0) {
+    yield* cb.fn(cb.data, cb.vec, 0);
+    return 0;
+  }
+  const ioBytes = Math.ceil(total / SECTOR_SIZE) * SECTOR_SIZE;
+  const vec = kvec_head(cb.vec, ioBytes);
+  const bsize = kvec_block_size(vec, pos, ioBytes);
+  if (bsize === 0) return -EINVAL;
+  const per = PAGE_SIZE / bsize;
+  const blocks: number[] = [];
+  for (let off = 0; off < ioBytes; off += bsize) {
+    const fpos = pos + off;
+    const iblock = Math.floor(fpos / PAGE_SIZE);
+    const r = yield* ops.get_block(inode, iblock, rw === WRITE);
+    if (typeof r === 'number') return r;
+    if (r === null) {
+      blocks.push(-1);
+      continue;
+    }
+    if (r.fresh) inode.i_state |= I_DIRTY_DATASYNC;
+    blocks.push(r.block * per + Math.floor((fpos % PAGE_SIZE) / bsize));
+  }
+  yield* brw_kvec_async(rw, vec, inode.dev, bsize, blocks, function* kvec_done(res) {
+    const n = res < 0 ? res : Math.min(res, total);
+    if (rw === WRITE && n > 0) {
+      if (pos + n > inode.i_size && !ops.fixedSize) {
+        inode.i_size = pos + n;
+        inode.i_state |= I_DIRTY_DATASYNC;
+      }
+      inode.i_state |= I_DIRTY_SYNC;
+    }
+    k.count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', Math.max(0, n));
+    yield* cb.fn(cb.data, cb.vec, n);
+  });
+  const q = tq_disk(k);
+  if (q.list.length > 0) yield* run_task_queue(q);
+  return 0;
+}
+
+/**
+ * `kvec_read` of raw devices and O_DIRECT files: starts reading `size` bytes at `pos` into
+ * `cb.vec`; `cb.fn` gets the bytes read (clipped at `i_size`) or -EIO. 0, or -EINVAL / a
+ * block-mapping error at once. Never sleeps. (Unlike the AIO path, it does not write dirty
+ * cached pages of the range first — as 2.4's raw driver.)
+ */
+export function direct_kvec_read(file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
+  return direct_kvec_rw(READ, file, cb, size, pos);
+}
+
+/** `kvec_write` of raw devices and O_DIRECT files (allocates blocks of files). */
+export function direct_kvec_write(file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
+  return direct_kvec_rw(WRITE, file, cb, size, pos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The AIO path
+
+/** Alignment rules of direct AIO (as the synchronous path): 0 or -EINVAL. */
+export function direct_aio_check(
+  _file: File,
+  opcode: number,
+  buf: number,
+  nbytes: number,
+  pos: number,
+): number {
+  if (opcode !== IOCB_CMD_PREAD && opcode !== IOCB_CMD_PWRITE) return 0;
+  if (buf % SECTOR_SIZE !== 0 || pos % SECTOR_SIZE !== 0 || nbytes % SECTOR_SIZE !== 0) return -EINVAL;
+  return 0;
+}
+
+/**
+ * One direct AIO request in flight and its progress. Its worktodo (for `i_sem`, pin waits and
+ * the work done on a worker) is made on first need: a one-chunk read never needs one.
+ */
+class DirectAio {
+  private w: Worktodo | null = null;
+  readonly req: Kiocb;
+  readonly gen: number;
+  readonly file: File;
+  readonly inode: Inode;
+  readonly rw: Rw;
+  readonly p: Process;
+  readonly buf: number;
+  readonly pos: number;
+  readonly nbytes: number;
+  readonly flags: number;
+  /** Bytes done so far (whole chunks). */
+  done = 0;
+  err = 0;
+  /** The chunk in flight and its length. */
+  chunk = 0;
+  semHeld = false;
+  started = false;
+  flushed = false;
+  constructor(rw: Rw, file: File, req: Kiocb) {
+    this.req = req;
+    this.gen = req.gen;
+    this.file = file;
+    this.inode = inodeOf(file);
+    this.rw = rw;
+    this.p = req.ctx.process;
+    this.buf = req.buf;
+    this.pos = req.pos;
+    this.nbytes = req.nbytes;
+    this.flags = file.f_flags;
+  }
+  /** The request's worktodo (its action's data is this request). */
+  get wtd(): Worktodo {
+    if (this.w === null) this.w = new Worktodo(`aio${this.req.ctx.id}.${this.req.key}`);
+    return this.w;
+  }
+  get firstPage(): number {
+    return Math.floor(this.pos / PAGE_SIZE);
+  }
+  get lastPage(): number {
+    return Math.floor((this.pos + Math.max(1, this.nbytes) - 1) / PAGE_SIZE);
+  }
+}
+
+function* noCancel(): KernelCode<void> {}
+
+/** `generic_aio_rw`: starts direct request `req`; 0 (its completion follows). Never sleeps. */
+function generic_aio_rw(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
+  return wtd_nonblocking(rw === READ ? 'aio_read' : 'aio_write', function* () {
+    const st = new DirectAio(rw, file, req);
+    req.cancel = noCancel; // nothing to undo: a cancelled request is dropped at aio_start
+    kernel().count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
+    if (rw === WRITE && !st.inode.ops.fixedSize) {
+      wtd_set_action(st.wtd, afterSem, st);
+      if ((yield* wtd_down(st.wtd, st.inode.i_sem)) === 0) return 0;
+      st.semHeld = true;
+    }
+    yield* go(st, false);
+    return 0;
+  });
+}
+
+function* afterSem(_w: Worktodo, data: unknown): KernelCode<void> {
+  const st = data as DirectAio;
+  st.semHeld = true;
+  yield* go(st, true);
+}
+
+function* goOnWorker(_w: Worktodo, data: unknown): KernelCode<void> {
+  yield* go(data as DirectAio, true);
+}
+
+/** Hands `st` to a worker (process context), to run `action` there. Never sleeps. */
+function* toWorker(
+  st: DirectAio,
+  action: (w: Worktodo, data: unknown) => KernelCode<void>,
+): KernelCode<void> {
+  wtd_set_action(st.wtd, action, st);
+  yield* wtd_queue(st.wtd);
+}
+
+/**
+ * Issues the next chunk of `st` (the first one too). `mayBlock`: running on a worker (process
+ * context, may sleep) rather than in the submitter.
+ */
+function* go(st: DirectAio, mayBlock: boolean): KernelCode<void> {
+  const k = kernel();
+  if (!st.started) {
+    if (st.nbytes === 0) {
+      yield* finish(st, mayBlock);
+      return;
+    }
+    if (!st.flushed && cachedInRange(st.inode, st.firstPage, st.lastPage, true)) {
+      // Coherence with buffered IO: the dirty cached pages of the range go to the disk first.
+      if (!mayBlock) {
+        yield* toWorker(st, goOnWorker);
+        return;
+      }
+      k.count('aio.direct.flushes');
+      yield* filemap_fdatasync(st.inode.mapping, st.firstPage, st.lastPage);
+      const e = yield* filemap_fdatawait(st.inode.mapping);
+      st.flushed = true;
+      if (e < 0) {
+        st.err = e;
+        yield* finish(st, mayBlock);
+        return;
+      }
+    }
+  }
+  const lim = aio_limits(k);
+  const ps = pin_state(k);
+  const chunk = Math.min(st.nbytes - st.done, lim.aioMaxSize, ps.limitBytes - 2 * PAGE_SIZE);
+  let vec: Kvec | number;
+  for (;;) {
+    vec = yield* map_user_kvec(st.rw, st.p, st.buf + st.done, chunk);
+    if (vec !== -12) break; // -ENOMEM: past the pinned-memory limit
+    k.count('aio.direct.pinWaits');
+    if ((yield* wait_for_pin_room_wtd(st, chunk + 2 * PAGE_SIZE)) === 0) return;
+  }
+  if (typeof vec === 'number') {
+    st.err = vec;
+    yield* finish(st, mayBlock);
+    return;
+  }
+  if (k.config.timed) yield* cpu(DIRECT_PIN_NS_PER_PAGE * vec.veclets.length);
+  if (!st.started) {
+    if (!(yield* aio_start(st.req, st.gen))) {
+      // Cancelled while queued: its event is already out; just let go.
+      yield* unmap_kvec(vec);
+      if (st.semHeld) yield* up(st.inode.i_sem);
+      return;
+    }
+    st.started = true;
+  }
+  st.chunk = chunk;
+  const cb: KvecCb = { vec, data: st, fn: chunk_done };
+  const r =
+    st.rw === READ
+      ? yield* direct_kvec_read(st.file, cb, chunk, st.pos + st.done)
+      : yield* direct_kvec_write(st.file, cb, chunk, st.pos + st.done);
+  if (r < 0) {
+    yield* unmap_kvec(vec);
+    st.err = r;
+    yield* finish(st, mayBlock);
+  }
+}
+
+/** The chunk's completion (interrupt context): the next chunk on a worker, or the end. */
+function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
+  const st = data as DirectAio;
+  yield* unmap_kvec(vec);
+  if (res < 0) st.err = res;
+  else st.done += res;
+  if (res === st.chunk && st.done < st.nbytes) {
+    yield* toWorker(st, goOnWorker);
+    return;
+  }
+  yield* finish(st, false);
+}
+
+function* finishOnWorker(_w: Worktodo, data: unknown): KernelCode<void> {
+  yield* finish(data as DirectAio, true);
+}
+
+/** Ends request `st`: the write's tail (on a worker if it may sleep), `up(i_sem)`, `aio_complete`. */
+function* finish(st: DirectAio, mayBlock: boolean): KernelCode<void> {
+  const result = st.done > 0 ? st.done : st.err;
+  if (st.rw === WRITE && st.done > 0) {
+    const invalidate = cachedInRange(st.inode, st.firstPage, st.lastPage, false);
+    const osync = (st.flags & (O_SYNC | O_DSYNC)) !== 0;
+    if (invalidate || osync) {
+      if (!mayBlock) {
+        yield* toWorker(st, finishOnWorker);
+        return;
+      }
+      // Drop cached copies of what was just written; then the O_SYNC / O_DSYNC metadata.
+      if (invalidate) yield* invalidate_inode_pages_range(st.inode.mapping, st.firstPage, st.lastPage);
+      if (osync) {
+        const e = yield* generic_osync_inode(st.inode, (st.flags & O_SYNC) === O_SYNC ? 'sync' : 'dsync');
+        if (e < 0 && st.err === 0) st.err = e;
+      }
+    }
+  }
+  if (st.semHeld) {
+    st.semHeld = false;
+    yield* up(st.inode.i_sem);
+  }
+  if (!st.started) {
+    // Finished before any IO (an error, or nothing to do): claim the request first.
+    if (!(yield* aio_start(st.req, st.gen))) return;
+    st.started = true;
+  }
+  yield* aio_complete(st.req, result);
+  aio_update_stats(st.req.ctx.k);
+}
+
+/**
+ * Parks `st` until `bytes` more could be pinned: 1 if there is room already (retry now), 0 if
+ * a func entry on the pin wait queue will queue `st` (its action: retry the chunk) on a worker.
+ */
+function* wait_for_pin_room_wtd(st: DirectAio, bytes: number): KernelCode<number> {
+  const ps = pin_state(kernel());
+  const noRoom = function* (): KernelCode<boolean> {
+    return yield* atomic(
+      ps.obj,
+      false,
+      'pin room?',
+      () => !(ps.pinnedBytes === 0 || ps.pinnedBytes + bytes <= ps.limitBytes),
+    );
+  };
+  const w = st.wtd;
+  wtd_set_action(w, goOnWorker, st);
+  init_waitqueue_func_entry(w.wait, function* pin_room_waiter(e: WaitQueueEntry) {
+    if (yield* noRoom()) return 0;
+    yield* __remove_wait_queue(ps.wait, e);
+    yield* wtd_queue(e.owner as Worktodo);
+    return 1;
+  });
+  return (yield* add_wait_queue_cond(ps.wait, w.wait, noRoom)) !== 0 ? 1 : 0;
+}
+
+/** `aio_read` of raw devices and O_DIRECT files. */
+export function direct_aio_read(file: File, req: Kiocb): KernelCode<number> {
+  return generic_aio_rw(READ, file, req);
+}
+
+/** `aio_write` of raw devices and O_DIRECT files. */
+export function direct_aio_write(file: File, req: Kiocb): KernelCode<number> {
+  return generic_aio_rw(WRITE, file, req);
+}

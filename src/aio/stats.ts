@@ -1,0 +1,52 @@
+/**
+ * The AIO limits and accounting as figures: `aio.nr`, `aio.maxNr` (request slots of all
+ * contexts, 2.4's `aio-nr` / `aio-max-nr`), `aio.pinned`, `aio.maxPinned` (pinned user pages and
+ * their limit, `aio-pinned` / `aio-max-pinned`: the block layer's pinned-memory account, shared
+ * with synchronous direct IO), `aio.maxSize` (`aio-max-size`, bytes) and `aio.reqsActive`
+ * (requests in flight over all contexts).
+ *
+ * `aio_stats(k)` reads them; `aio_update_stats(k)` also copies them into `k.stats` (the AIO paths
+ * call it when they complete a request; scenarios call it before reporting).
+ */
+
+import { pin_state } from '../devices/kiobuf.js';
+import { PAGE_SIZE } from '../devices/page.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { aio_limits } from './limits.js';
+
+/** The AIO accounting figures. */
+export interface AioStats {
+  readonly 'aio.nr': number;
+  readonly 'aio.maxNr': number;
+  readonly 'aio.pinned': number;
+  readonly 'aio.maxPinned': number;
+  readonly 'aio.maxSize': number;
+  readonly 'aio.reqsActive': number;
+}
+
+/** The kernel's AIO accounting now. */
+export function aio_stats(k: Kernel): AioStats {
+  const lim = aio_limits(k);
+  const ps = pin_state(k);
+  return {
+    'aio.nr': lim.aioNr,
+    'aio.maxNr': lim.aioMaxNr,
+    'aio.pinned': ps.pinnedBytes / PAGE_SIZE,
+    'aio.maxPinned': Math.floor(ps.limitBytes / PAGE_SIZE),
+    'aio.maxSize': lim.aioMaxSize,
+    'aio.reqsActive': lim.reqsActive,
+  };
+}
+
+/** Copies `aio_stats(k)` into `k.stats`. */
+export function aio_update_stats(k: Kernel): void {
+  const s = k.stats;
+  const lim = aio_limits(k);
+  const ps = pin_state(k);
+  s['aio.nr'] = lim.aioNr;
+  s['aio.maxNr'] = lim.aioMaxNr;
+  s['aio.pinned'] = ps.pinnedBytes / PAGE_SIZE;
+  s['aio.maxPinned'] = Math.floor(ps.limitBytes / PAGE_SIZE);
+  s['aio.maxSize'] = lim.aioMaxSize;
+  s['aio.reqsActive'] = lim.reqsActive;
+}
