@@ -126,7 +126,6 @@ export function kvec_block_size(vec: Kvec, pos: number, size: number): number {
 
 /** Per-kernel pool of idle buffer heads of kvec transfers, by size. */
 const pools = new WeakMap<Kernel, Map<number, BufferHead[]>>();
-let nextBh = 1;
 
 function pool(k: Kernel, size: number): BufferHead[] {
   let m = pools.get(k);
@@ -200,7 +199,7 @@ export function* brw_kvec_async(
         if (rw === READ) data.fill(0);
         continue;
       }
-      const bh = free.pop() ?? alloc_buffer_head(k, `kvec.bh${nextBh++}`, blocknr, bsize);
+      const bh = free.pop() ?? alloc_buffer_head(k, `kvec.bh${k.nextId('kvec.bh')}`, blocknr, bsize);
       bh.b_blocknr = blocknr;
       bh.b_data = data;
       bh.b_dev = dev;

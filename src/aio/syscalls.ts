@@ -12,7 +12,7 @@
  *   `aio_fsync`, and `aio_check` for its own argument rules); a file without them is served
  *   by its synchronous `read`/`write`/`fsync` on a keventd worker thread.
  */
-import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ETIME } from '../kernel/errno.js';
+import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ENOENT, ETIME } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { KernelCode } from '../kernel/ops.js';
 import {
@@ -38,7 +38,13 @@ import {
   TASK_UNINTERRUPTIBLE,
 } from '../kernel/sched.js';
 import { spin_lock_irqsave, spin_unlock_irqrestore } from '../kernel/spinlock.js';
-import { register_path, register_syscall, type SyscallHandler, syscalls } from '../kernel/syscalls.js';
+import {
+  register_mount,
+  register_path,
+  register_syscall,
+  type SyscallHandler,
+  syscalls,
+} from '../kernel/syscalls.js';
 import { schedule_task } from '../kernel/tqueue.js';
 import {
   add_wait_queue,
@@ -165,7 +171,14 @@ function* aio_dev_open(p: Process, path: string, flags: number): KernelCode<File
   const k = kernel();
   const lim = aio_limits(k);
   if ((flags & O_ACCMODE) !== 2) return -EINVAL; // O_RDWR
-  const nr = lim.ringNr;
+  // `/dev/aio` gives the default ring size; `/dev/aio/<n>` a context with n request slots.
+  let nr = lim.ringNr;
+  if (path !== '/dev/aio') {
+    const m = /^\/dev\/aio\/(\d{1,9})$/.exec(path);
+    if (m === null) return -ENOENT;
+    nr = Number(m[1]);
+    if (nr < 1) return -EINVAL;
+  }
   if (lim.aioNr + nr > lim.aioMaxNr) return -EAGAIN;
   const ctx = new Kioctx(k, lim.nextId++, p, nr);
   lim.aioNr += nr;
@@ -578,6 +591,7 @@ export function aio_init(k: Kernel, opts: AioOptions = {}): void {
   const st = syscalls(k);
   if (st.paths.has('/dev/aio')) return;
   register_path(k, '/dev/aio', aio_dev_open);
+  register_mount(k, '/dev/aio/', aio_dev_open);
   register_syscall(k, '__submit_ios', sys_submit_ios as SyscallHandler);
   register_syscall(k, '__io_getevents', sys_io_getevents as SyscallHandler);
   register_syscall(k, '__io_wait', sys_io_wait as SyscallHandler);

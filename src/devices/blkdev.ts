@@ -139,8 +139,6 @@ export interface BlockDevice {
   discard(off: number, len: number): void;
 }
 
-let nextReq = 1;
-
 /** `struct request`: adjacent buffers of one direction, served as one transfer. */
 export class Request {
   readonly id: number;
@@ -148,8 +146,8 @@ export class Request {
   sector: number;
   nsectors: number;
   readonly bhs: BufferHead[];
-  constructor(rw: Rw, bh: BufferHead) {
-    this.id = nextReq++;
+  constructor(id: number, rw: Rw, bh: BufferHead) {
+    this.id = id;
     this.rw = rw;
     this.sector = bh.b_rsector;
     this.nsectors = bh.b_size >> 9;
@@ -267,7 +265,7 @@ export class Disk implements BlockDevice {
       this.merges++;
       k.count('blk.merges');
     } else {
-      req = new Request(rw, bh);
+      req = new Request(k.nextId('blk.request'), rw, bh);
       k.hold();
       const wasIdle = q.pending.length === 0 && q.busy === null;
       this.insert(req);

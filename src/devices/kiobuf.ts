@@ -85,8 +85,6 @@ export function set_pinned_limit(k: Kernel, bytes: number): void {
   pin_state(k).limitBytes = bytes;
 }
 
-let nextKio = 1;
-
 /** `struct kiobuf`: pinned user memory and the state of the IO on it. */
 export class KioBuf {
   readonly id: number;
@@ -113,7 +111,7 @@ export class KioBuf {
   /** The buffer heads of the current transfer. */
   bhs: BufferHead[] = [];
   constructor(k: Kernel, p: Process, addr: number, length: number, rw: Rw, region: Region, pinned: number) {
-    this.id = nextKio++;
+    this.id = k.nextId('kiobuf');
     this.p = p;
     this.addr = addr;
     this.length = length;

@@ -31,7 +31,6 @@ import {
 import { DevFile, fsFileOperations } from './simplefs.js';
 
 const bdevs = new WeakMap<BlockDevice, Inode>();
-let nextBdevIno = 1_000_000;
 
 /** The inode of block device `dev` (created on first use). */
 export function bdev_inode(k: Kernel, pc: PageCache, dev: BlockDevice): Inode {
@@ -46,7 +45,7 @@ export function bdev_inode(k: Kernel, pc: PageCache, dev: BlockDevice): Inode {
       return { block: iblock, fresh: false };
     },
   };
-  inode = new Inode(k, pc, nextBdevIno++, dev.name, dev, ops, dev.sizeBytes);
+  inode = new Inode(k, pc, 1_000_000 + k.nextId('bdev.inode'), dev.name, dev, ops, dev.sizeBytes);
   bdevs.set(dev, inode);
   return inode;
 }

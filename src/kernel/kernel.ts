@@ -52,6 +52,11 @@ export interface KernelConfig {
   readonly irqAffinity: number;
   /** Cost of a context switch in timed runs (ns). */
   readonly switchNs: number;
+  /**
+   * Timed sc runs: execute forced moves (nothing else could act first) without going round
+   * the step loop. Same steps, same trace, faster; off only to check exactly that.
+   */
+  readonly fastForward: boolean;
 }
 
 /** Defaults: 2 CPUs, sequential consistency, timed, tracing on. */
@@ -64,6 +69,7 @@ export const DEFAULT_KERNEL_CONFIG: KernelConfig = Object.freeze({
   lockdep: true,
   irqAffinity: 0,
   switchNs: 0,
+  fastForward: true,
 });
 
 /** Options for `Kernel.run`. */
@@ -191,6 +197,9 @@ export class Kernel {
 
   private readonly chooser: RecordingChooser;
   private readonly heap = new EventHeap<Timed>(4);
+  /** Timed sc runs: forced moves run inside `advance` (see `alone`). */
+  private fastForward = false;
+  private maxStepsRun = Number.POSITIVE_INFINITY;
   /** Pending timed events that are not background ones. */
   fgEvents = 0;
   private nextObj = 1;
@@ -231,6 +240,18 @@ export class Kernel {
 
   // ------------------------------------------------------------------------------------------
   // Objects
+
+  /**
+   * The next number of a per-kernel sequence (request ids, inode numbers ...): ids that appear
+   * in traces must come from the kernel, never from a module-level counter, or a second run in
+   * the same process would print different ones.
+   */
+  nextId(sequence: string): number {
+    const n = (this.sequences.get(sequence) ?? 0) + 1;
+    this.sequences.set(sequence, n);
+    return n;
+  }
+  private readonly sequences = new Map<string, number>();
 
   /** A fresh object id (for `atomic()` sections and other racing objects). */
   newObjectId(): number {
@@ -553,6 +574,18 @@ export class Kernel {
             break;
           default:
             break;
+        }
+        if (this.fastForward && op.code !== OP.SCHEDULE && this.alone(cpu) && this.opEnabled(op, cpu)) {
+          // A forced move: no other CPU, store buffer, interrupt or due event could act before
+          // it, so it runs now, exactly as the step loop would run it next (same step number).
+          this.steps++;
+          this.lastCpu = cpu.id;
+          value = this.execOp(ctx, cpu, op);
+          if (this.stopStatus !== null) {
+            ctx.pending = null;
+            return;
+          }
+          continue;
         }
         ctx.pending = op;
         ctx.described = false;
@@ -945,7 +978,10 @@ export class Kernel {
 
   /** Whether `ctx`'s pending op can execute now. */
   private enabled(ctx: Context, cpu: Cpu): boolean {
-    const op = ctx.pending!;
+    return this.opEnabled(ctx.pending!, cpu);
+  }
+
+  private opEnabled(op: Op, cpu: Cpu): boolean {
     const sbEmpty = cpu.sb.entries.length === 0;
     switch (op.code) {
       case OP.LOCK:
@@ -966,6 +1002,31 @@ export class Kernel {
     const op = ctx.pending!;
     const cpu = ctx.cpu!;
     ctx.pending = null;
+    if (op.code === OP.SCHEDULE) {
+      if (ctx.kind !== 'task') {
+        this.violation(
+          'bug',
+          `scheduling while atomic: ${ctx.name} on CPU${cpu.id} called schedule() in interrupt context (step ${this.steps})`,
+        );
+        return;
+      }
+      const save = cur.cpu;
+      const saveTask = cur.task;
+      cur.cpu = cpu;
+      cur.task = cpu.task;
+      try {
+        this.schedule(ctx as Task, cpu, op.on);
+      } finally {
+        cur.cpu = save;
+        cur.task = saveTask;
+      }
+      return;
+    }
+    this.advance(ctx, this.execOp(ctx, cpu, op));
+  }
+
+  /** Executes a visible operation other than schedule() and returns its result. */
+  private execOp(ctx: Context, cpu: Cpu, op: Op): unknown {
     const save = cur.cpu;
     const saveTask = cur.task;
     cur.cpu = cpu;
@@ -1010,16 +1071,6 @@ export class Kernel {
         case OP.UNLOCK:
           this.unlock(ctx, cpu, op.lock, op.flavour);
           break;
-        case OP.SCHEDULE:
-          if (ctx.kind !== 'task') {
-            this.violation(
-              'bug',
-              `scheduling while atomic: ${ctx.name} on CPU${cpu.id} called schedule() in interrupt context (step ${this.steps})`,
-            );
-            return;
-          }
-          this.schedule(ctx as Task, cpu, op.on);
-          return;
         case OP.WAKE:
           value = this.try_to_wake_up(op.task, op.mask);
           break;
@@ -1037,7 +1088,24 @@ export class Kernel {
       cur.cpu = save;
       cur.task = saveTask;
     }
-    this.advance(ctx, value);
+    return value;
+  }
+
+  /**
+   * Whether `cpu` is the only place anything can happen now (timed fast path): every other CPU
+   * is busy with a cost or idle with nothing to take, no interrupt is waiting, no event is due.
+   */
+  private alone(cpu: Cpu): boolean {
+    if (this.steps >= this.maxStepsRun) return false;
+    if (cpu.pendingIrqs.length > 0) return false;
+    if (this.heap.size > 0 && this.heap.peekTime() <= this.now) return false;
+    const stealable = cpu.runqueue.length > 0;
+    for (const other of this.cpus) {
+      if (other === cpu || other.busy) continue;
+      if (other.stack.length > 0 || other.runqueue.length > 0 || other.pendingIrqs.length > 0) return false;
+      if (stealable) return false;
+    }
+    return true;
   }
 
   /**
@@ -1205,6 +1273,9 @@ export class Kernel {
     const timed = this.config.timed;
     const checks = this.stepChecks;
     const observe = this.chooser.inner.observe !== undefined;
+    this.maxStepsRun = maxSteps;
+    this.fastForward =
+      this.config.fastForward && timed && this.config.memoryModel === 'sc' && !observe && checks.length === 0;
     let status: RunStatus = 'done';
     try {
       for (;;) {

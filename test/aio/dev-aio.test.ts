@@ -665,3 +665,34 @@ describe('__submit_ios and aio_key', () => {
     expect(got).toEqual([2, 2, 1, -EINVAL, 1]);
   });
 });
+
+describe('per-context ring size', () => {
+  it('/dev/aio/<n> opens a context with n request slots; bad sizes are refused', async () => {
+    const { Kernel } = await import('../../src/kernel/kernel.js');
+    const { create_process, syscall } = await import('../../src/kernel/syscalls.js');
+    const { aio_init } = await import('../../src/aio/syscalls.js');
+    const { aio_limits } = await import('../../src/aio/limits.js');
+    const { O_RDWR } = await import('../../src/kernel/process.js');
+    const k = new Kernel({ cpus: 1, trace: false });
+    aio_init(k);
+    const got: number[] = [];
+    let slots = -1;
+    let defaultSlots = -1;
+    create_process(k, 'app', function* () {
+      const fd = yield* syscall('open', '/dev/aio/32', O_RDWR);
+      got.push(fd);
+      slots = aio_limits(k).contexts.at(-1)!.maxReqs;
+      got.push(yield* syscall('open', '/dev/aio/0', O_RDWR));
+      got.push(yield* syscall('open', '/dev/aio/abc', O_RDWR));
+      got.push(yield* syscall('open', '/dev/aio', O_RDWR));
+      defaultSlots = aio_limits(k).contexts.at(-1)!.maxReqs;
+    });
+    k.run();
+    expect(got[0]).toBeGreaterThanOrEqual(0);
+    expect(slots).toBe(32);
+    expect(got[1]).toBe(-22);
+    expect(got[2]).toBe(-2);
+    expect(got[3]).toBeGreaterThanOrEqual(0);
+    expect(defaultSlots).toBe(128);
+  });
+});

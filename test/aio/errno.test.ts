@@ -6,7 +6,7 @@
  * the table checks first wins.
  */
 import { describe, expect, it } from 'vitest';
-import { ctxOfFile, type Kioctx } from '../../src/aio/kioctx.js';
+import { aio_complete, aio_start, ctxOfFile, type Kioctx } from '../../src/aio/kioctx.js';
 import { io_iocb_array, io_prep, io_prep_pread, io_prep_pwrite, timespec } from '../../src/aio/libaio.js';
 import { aio_limits } from '../../src/aio/limits.js';
 import { type AioMethods, aio_init } from '../../src/aio/syscalls.js';
@@ -1030,6 +1030,43 @@ describe('__io_cancel(ctx_fd, event_idx, key)', () => {
     const r = k.run();
     expect(r.violations).toEqual([]);
     expect(got).toEqual([1, 1, -EAGAIN, 1, 100]);
+  });
+  it('C4: a queued request whose method set no cancel hook → -EAGAIN; it completes later as usual', () => {
+    const got: number[] = [];
+    const k = new Kernel({ cpus: 2, timed: true, trace: false });
+    aio_init(k, { ringNr: 2 });
+    const hookless: FileOperations & AioMethods = {
+      name: 'hookless',
+      *aio_read(_f, req) {
+        const gen = req.gen;
+        k.hold();
+        k.after(20_000, 'hookless completion', () => {
+          k.raise_irq('hookless', function* () {
+            k.release();
+            if (yield* aio_start(req, gen)) yield* aio_complete(req, req.nbytes);
+          });
+        });
+        return 0;
+      },
+    };
+    register_path(k, '/dev/hookless', opener(hookless));
+    create_process(k, 'app', function* (p) {
+      const fd = yield* syscall('open', '/dev/aio', O_RDWR);
+      const dev = yield* syscall('open', '/dev/hookless', O_RDONLY);
+      const mem = p.mm.mmap(8192);
+      io_prep_pread(p, mem, dev, mem + 4096, 64, 0, 5);
+      io_iocb_array(p, mem + 1024, [mem]);
+      got.push(yield* syscall('__submit_ios', fd, 1, mem + 1024));
+      const ctx = ctxOfFile(p.fget(fd))!;
+      got.push(ctx.reqs[0]!.state === 'queued' ? 1 : 0);
+      got.push(yield* syscall('__io_cancel', fd, 0, mem));
+      got.push(ctx.reqs[0]!.state === 'queued' ? 1 : 0);
+      got.push(yield* syscall('__io_getevents', fd, mem + 2048, 1, 0));
+      got.push(Number(new DataView(p.mm.copy_from_user(mem + 2048 + 16, 8)!.buffer).getBigInt64(0, true)));
+    });
+    const r = k.run();
+    expect(r.violations).toEqual([]);
+    expect(got).toEqual([1, 1, -EAGAIN, 1, 1, 64]);
   });
   it('order: bad ctx_fd and index out of range → -EBADF; index out of range and wrong key → -EINVAL', () => {
     expectRow(

@@ -1,0 +1,142 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/check/runner.js';
+import type { Scenario } from '../../src/check/scenario.js';
+import type { KernelCode } from '../../src/kernel/ops.js';
+import { cpu, READ_ONCE, WRITE_ONCE } from '../../src/kernel/ops.js';
+import {
+  schedule_timeout,
+  set_current_state,
+  TASK_INTERRUPTIBLE,
+  wake_up_process,
+} from '../../src/kernel/sched.js';
+import { spin_lock, spin_unlock } from '../../src/kernel/spinlock.js';
+import type { Task } from '../../src/kernel/task.js';
+import { findScenario } from '../../src/scenarios/index.js';
+import { down, sema_init, up } from '../../src/waitqueue/semaphore.js';
+
+// Fast-forward runs forced moves inside the kernel instead of going round the step loop. It
+// must be invisible: the same steps, the same trace, the same final state.
+
+type Act =
+  | { k: 'cost'; ns: number }
+  | { k: 'load'; c: number }
+  | { k: 'store'; c: number; v: number }
+  | { k: 'lock' }
+  | { k: 'sleep'; ns: number }
+  | { k: 'wake'; t: number }
+  | { k: 'sem' };
+
+const act: fc.Arbitrary<Act> = fc.oneof(
+  fc.record({ k: fc.constant('cost' as const), ns: fc.integer({ min: 0, max: 5000 }) }),
+  fc.record({ k: fc.constant('load' as const), c: fc.nat(2) }),
+  fc.record({ k: fc.constant('store' as const), c: fc.nat(2), v: fc.nat(9) }),
+  fc.record({ k: fc.constant('lock' as const) }),
+  fc.record({ k: fc.constant('sleep' as const), ns: fc.integer({ min: 1, max: 8000 }) }),
+  fc.record({ k: fc.constant('wake' as const), t: fc.nat(3) }),
+  fc.record({ k: fc.constant('sem' as const) }),
+);
+
+function scenarioOf(cpus: number, programs: Act[][]): Scenario {
+  return {
+    name: 'ff',
+    title: 'fast-forward check',
+    description: 'random timed task system',
+    config: { cpus, timed: true, memoryModel: 'sc' },
+    setup(k) {
+      const cells = [k.cell('c0'), k.cell('c1'), k.cell('c2')];
+      const lock = k.spinlock('l');
+      const sem = sema_init(k, 's', 1);
+      const tasks: Task[] = [];
+      const seen: number[] = [];
+      programs.forEach((prog, i) => {
+        tasks.push(
+          k.spawn(`t${i}`, function* (): KernelCode<void> {
+            for (const a of prog) {
+              switch (a.k) {
+                case 'cost':
+                  yield* cpu(a.ns);
+                  break;
+                case 'load':
+                  seen.push(yield* READ_ONCE(cells[a.c]!));
+                  break;
+                case 'store':
+                  yield* WRITE_ONCE(cells[a.c]!, a.v);
+                  break;
+                case 'lock':
+                  yield* spin_lock(lock);
+                  yield* cpu(100);
+                  yield* spin_unlock(lock);
+                  break;
+                case 'sleep':
+                  yield* set_current_state(TASK_INTERRUPTIBLE);
+                  yield* schedule_timeout(a.ns);
+                  break;
+                case 'wake': {
+                  const t = tasks[a.t % tasks.length];
+                  if (t !== undefined) yield* wake_up_process(t);
+                  break;
+                }
+                case 'sem':
+                  yield* down(sem);
+                  yield* cpu(200);
+                  yield* up(sem);
+                  break;
+              }
+            }
+          }),
+        );
+      });
+      return { state: () => ({ seen: seen.join(','), c: cells.map((c) => c.value).join(',') }) };
+    },
+  };
+}
+
+function both(s: Scenario, seed: number) {
+  const run = (fastForward: boolean) => {
+    const r = runScenario(s, {
+      seed,
+      config: { fastForward, trace: true },
+      keepTrace: true,
+      maxSteps: 20_000,
+    });
+    return {
+      status: r.status,
+      steps: r.steps,
+      t: r.simTimeNs,
+      state: r.state,
+      trace: r.events.map((e) => JSON.stringify(e)),
+    };
+  };
+  return { on: run(true), off: run(false) };
+}
+
+describe('fast-forward', () => {
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 3 }),
+      fc.array(fc.array(act, { maxLength: 8 }), { minLength: 1, maxLength: 4 }),
+      fc.nat(1000),
+    ],
+    {
+      numRuns: 80,
+    },
+  )('gives the same steps, trace and state as the step loop', (cpus, programs, seed) => {
+    const { on, off } = both(scenarioOf(cpus, programs), seed);
+    expect(on.status).toBe(off.status);
+    expect(on.steps).toBe(off.steps);
+    expect(on.t).toBe(off.t);
+    expect(on.state).toEqual(off.state);
+    expect(on.trace).toEqual(off.trace);
+  });
+
+  it('matches on the catalogue scenarios that run timed under sc', () => {
+    for (const name of ['hello-sleep', 'wtd-vs-threads', 'aio-ring-full', 'pagecache-read', 'odsync-write']) {
+      const s = findScenario(name)!;
+      const { on, off } = both(s, 1);
+      expect(on.trace.length, name).toBeGreaterThan(0);
+      expect(on.steps, name).toBe(off.steps);
+      expect(on.trace, name).toEqual(off.trace);
+    }
+  });
+});
