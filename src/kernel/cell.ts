@@ -22,12 +22,25 @@ export class Cell {
   /** Per CPU: index into `hist` of the newest value this CPU has read or written. */
   readonly seen: number[];
 
-  constructor(id: number, name: string, value: number) {
+  /**
+   * `history`: keep the coherence history (only the `invq` model reads it); other cells share
+   * one empty, never-written array for all three.
+   */
+  constructor(id: number, name: string, value: number, history = true) {
     this.id = id;
     this.name = name;
     this.value = value;
-    this.hist = [value];
-    this.stamps = [0];
-    this.seen = [];
+    if (history) {
+      this.hist = [value];
+      this.stamps = [0];
+      this.seen = [];
+    } else {
+      this.hist = NO_HISTORY;
+      this.stamps = NO_HISTORY;
+      this.seen = NO_HISTORY;
+    }
   }
 }
+
+/** Shared by cells without a history: frozen, so a write to it would throw. */
+const NO_HISTORY: number[] = Object.freeze([]) as unknown as number[];

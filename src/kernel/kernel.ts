@@ -164,7 +164,6 @@ export class Kernel {
   steps = 0;
   readonly cpus: Cpu[];
   readonly tasks: Task[] = [];
-  readonly cells: Cell[] = [];
   readonly mem: MemorySystem;
   private _lockdep: LockValidator | null = null;
   /** The lock validator (created on first use). */
@@ -261,8 +260,7 @@ export class Kernel {
   /** A shared cell with an initial value. */
   cell(name: string, value = 0): Cell {
     if (!Number.isFinite(value)) throw new Error(`cell '${name}': initial value must be a finite number`);
-    const c = new Cell(this.nextObj++, name, value);
-    this.cells.push(c);
+    const c = new Cell(this.nextObj++, name, value, this.config.memoryModel === 'invq');
     return c;
   }
 
