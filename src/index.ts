@@ -5,6 +5,8 @@
 
 export type { ExploreOptions, ExploreReport, FoundViolation, Strategy } from './check/explore.js';
 export { explore, STRATEGIES } from './check/explore.js';
+export type { RunWithScheduleOptions, ScheduledRun, ScheduleOptions } from './check/fc.js';
+export { runWithSchedule, schedules } from './check/fc.js';
 export type { RunReport, RunScenarioOptions } from './check/runner.js';
 export { runScenario } from './check/runner.js';
 export type { Scenario, ScenarioBounds, ScenarioInstance } from './check/scenario.js';
