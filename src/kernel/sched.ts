@@ -14,7 +14,7 @@
  */
 import { current as cur } from './current.js';
 import type { Kernel } from './kernel.js';
-import { atomic, type FenceOp, type KernelCode, OP, WRITE_ONCE } from './ops.js';
+import { atomic, type FenceOp, type KernelCode, OP, OpIter, WRITE_ONCE } from './ops.js';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Task } from './task.js';
 
 /** Sleeps without a time limit. */
@@ -68,13 +68,13 @@ export function __set_current_state(state: number): KernelCode<void> {
  * interruptible sleeper with a signal pending does not sleep); otherwise it lets the next
  * runnable task on this CPU run first. `on` names what it waits on, for hang reports.
  */
-export function* schedule(on = ''): KernelCode<void> {
-  yield { code: OP.SCHEDULE, on };
+export function schedule(on = ''): KernelCode<void> {
+  return new OpIter<void>({ code: OP.SCHEDULE, on });
 }
 
 /** `try_to_wake_up(p, state)`: 1 if `p` was in one of `mask`'s states and is now runnable. */
-export function* try_to_wake_up(p: Task, mask: number): KernelCode<number> {
-  return (yield { code: OP.WAKE, task: p, mask }) as number;
+export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
+  return new OpIter<number>({ code: OP.WAKE, task: p, mask });
 }
 
 /** `wake_up_process(p)`. */

@@ -9,7 +9,7 @@
  */
 import type { Cell } from './cell.js';
 import type { KernelCode, LockFlavour } from './ops.js';
-import { OP } from './ops.js';
+import { OP, OpIter } from './ops.js';
 import type { Context } from './task.js';
 
 /** A spinlock (`spinlock_t`). Create with `Kernel.spinlock(name)`. */
@@ -32,11 +32,11 @@ export class Spinlock {
   }
 }
 
-function* lockOp(lock: Spinlock, flavour: LockFlavour): KernelCode<void> {
-  yield { code: OP.LOCK, lock, flavour };
+function lockOp(lock: Spinlock, flavour: LockFlavour): KernelCode<void> {
+  return new OpIter<void>({ code: OP.LOCK, lock, flavour });
 }
-function* unlockOp(lock: Spinlock, flavour: LockFlavour): KernelCode<void> {
-  yield { code: OP.UNLOCK, lock, flavour };
+function unlockOp(lock: Spinlock, flavour: LockFlavour): KernelCode<void> {
+  return new OpIter<void>({ code: OP.UNLOCK, lock, flavour });
 }
 
 /** `spin_lock(l)`. */
@@ -72,10 +72,10 @@ export function spin_unlock_bh(lock: Spinlock): KernelCode<void> {
   return unlockOp(lock, 'spin_lock_bh');
 }
 /** `spin_trylock(l)`: 1 if it took the lock, 0 if it was held. */
-export function* spin_trylock(lock: Spinlock): KernelCode<number> {
-  return (yield { code: OP.TRYLOCK, lock }) as number;
+export function spin_trylock(lock: Spinlock): KernelCode<number> {
+  return new OpIter<number>({ code: OP.TRYLOCK, lock });
 }
 /** `spin_is_locked(l)`: a lockless peek. */
-export function* spin_is_locked(lock: Spinlock): KernelCode<number> {
-  return (yield { code: OP.LOAD, cell: lock.cell, how: 'READ_ONCE' }) as number;
+export function spin_is_locked(lock: Spinlock): KernelCode<number> {
+  return new OpIter<number>({ code: OP.LOAD, cell: lock.cell, how: 'READ_ONCE' });
 }
