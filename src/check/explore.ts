@@ -34,7 +34,7 @@ export interface ExploreOptions {
   readonly preemptionBound?: number;
   /** Step bound per execution (default: the scenario's, else 10,000). */
   readonly maxSteps?: number;
-  /** Config overrides (memory model, CPUs ...). Exploration runs untimed unless `timed` is set here. */
+  /** Config overrides (memory model, CPUs, timed ...) on top of the scenario's own config. */
   readonly config?: Partial<KernelConfig>;
   /** Seed (random, pct, fast-check). */
   readonly seed?: number;
@@ -129,7 +129,9 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   } = options;
   if (!STRATEGIES.includes(strategy))
     throw new Error(`explore: unknown strategy '${strategy}' (use ${STRATEGIES.join(', ')})`);
-  const config = scenarioConfig(scenario, { timed: false, trace: false, ...options.config });
+  // The scenario says whether it runs timed (performance scenarios) or untimed (races, where
+  // time is only an order and timed events are choices like any other).
+  const config = scenarioConfig(scenario, { trace: false, ...options.config });
   // Complete and frozen: every run hands it to the kernel as it is.
   const runCfg: KernelConfig = Object.freeze({ ...config, trace: false });
   const maxSteps = options.maxSteps ?? scenario.bounds?.maxSteps ?? DEFAULT_MAX_STEPS;
