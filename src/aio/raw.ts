@@ -109,6 +109,27 @@ function kvec_head(vec: Kvec, n: number): Kvec {
   return { veclets, length: n, kio: vec.kio };
 }
 
+/** The end of one direct chunk, in interrupt context (module-level: no closure per chunk). */
+function* kvec_done(
+  rw: Rw,
+  inode: Inode,
+  pos: number,
+  total: number,
+  cb: KvecCb,
+  res: number,
+): KernelCode<void> {
+  const n = res < 0 ? res : Math.min(res, total);
+  if (rw === WRITE && n > 0) {
+    if (pos + n > inode.i_size && !inode.ops.fixedSize) {
+      inode.i_size = pos + n;
+      inode.i_state |= I_DIRTY_DATASYNC;
+    }
+    inode.i_state |= I_DIRTY_SYNC;
+  }
+  kernel().count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', Math.max(0, n));
+  yield* cb.fn(cb.data, cb.vec, n);
+}
+
 function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
   const k = kernel();
   const inode = inodeOf(file);
@@ -143,18 +164,9 @@ function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: numb
     if (r.fresh) inode.i_state |= I_DIRTY_DATASYNC;
     blocks.push(r.block * per + Math.floor((fpos % PAGE_SIZE) / bsize));
   }
-  yield* brw_kvec_async(rw, vec, inode.dev, bsize, blocks, function* kvec_done(res) {
-    const n = res < 0 ? res : Math.min(res, total);
-    if (rw === WRITE && n > 0) {
-      if (pos + n > inode.i_size && !ops.fixedSize) {
-        inode.i_size = pos + n;
-        inode.i_state |= I_DIRTY_DATASYNC;
-      }
-      inode.i_state |= I_DIRTY_SYNC;
-    }
-    k.count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', Math.max(0, n));
-    yield* cb.fn(cb.data, cb.vec, n);
-  });
+  yield* brw_kvec_async(rw, vec, inode.dev, bsize, blocks, (res) =>
+    kvec_done(rw, inode, pos, total, cb, res),
+  );
   const q = tq_disk(k);
   if (q.list.length > 0) yield* run_task_queue(q);
   return 0;
@@ -244,7 +256,11 @@ function* noCancel(): KernelCode<void> {}
 
 /** `generic_aio_rw`: starts direct request `req`; 0 (its completion follows). Never sleeps. */
 function generic_aio_rw(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
-  return wtd_nonblocking(rw === READ ? 'aio_read' : 'aio_write', function* () {
+  return wtd_nonblocking(rw === READ ? 'aio_read' : 'aio_write', start_direct, rw, file, req);
+}
+
+function* start_direct(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
+  {
     const st = new DirectAio(rw, file, req);
     req.cancel = noCancel; // nothing to undo: a cancelled request is dropped at aio_start
     kernel().count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
@@ -255,7 +271,7 @@ function generic_aio_rw(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
     }
     yield* go(st, false);
     return 0;
-  });
+  }
 }
 
 function* afterSem(_w: Worktodo, data: unknown): KernelCode<void> {

@@ -95,8 +95,9 @@ export function runScenario(scenario: Scenario, opts: RunScenarioOptions = {}): 
     status,
     steps: r.steps,
     simTimeNs: r.simTimeNs,
-    violations: k.violations.slice(),
-    choices: r.choices.slice(),
+    // The kernel is dropped after the run: its arrays need no copies.
+    violations: k.violations,
+    choices: r.choices,
     stats,
     state: inst.state?.() ?? {},
     events,

@@ -135,6 +135,13 @@ export interface TimerHandle {
   pending(): boolean;
 }
 
+/** An interrupt handler, then the interrupt-exit hook (tq_immediate) in the same context. */
+function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<void> {
+  yield* handler();
+  const hook = k.irqExitHook;
+  if (hook !== null) yield* hook();
+}
+
 /** The generator a task holds until its own code is created. */
 const PLACEHOLDER: KernelCode<unknown> = (function* () {})();
 
@@ -488,14 +495,9 @@ export class Kernel {
 
   private takeIrq(c: Cpu): void {
     const req = c.pendingIrqs.shift() as IrqRequest;
-    const k = this;
     // The exit hook is looked up when the handler ends: a handler may be what installs it
     // (the first use of tq_immediate), and its routines must still run at this exit.
-    const body = (function* () {
-      yield* req.handler();
-      const hook = k.irqExitHook;
-      if (hook !== null) yield* hook();
-    })();
+    const body = irqBody(this, req.handler);
     const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, `irq:${req.name}`, 'irq', body);
     ctx.cpu = c;
     c.stack.push(ctx);

@@ -228,11 +228,20 @@ export function* smp_store_mb(cell: Cell, value: number): KernelCode<void> {
   yield MB;
 }
 
-function rmw(cell: Cell, name: string, fn: (old: number) => number, ret: 'old' | 'new', ordered = true): RmwOp {
+function rmw(
+  cell: Cell,
+  name: string,
+  fn: (old: number) => number,
+  ret: 'old' | 'new',
+  ordered = true,
+): RmwOp {
   return { code: OP.RMW, cell, name, fn, ret, ordered };
 }
 
-const bitOf = (m: number) => (v: unknown): number => (((v as number) & m) !== 0 ? 1 : 0);
+const bitOf =
+  (m: number) =>
+  (v: unknown): number =>
+    ((v as number) & m) !== 0 ? 1 : 0;
 
 /** `xchg(x, v)`: returns the old value; fully ordered. */
 export function xchg(cell: Cell, value: number): KernelCode<number> {
@@ -245,22 +254,34 @@ export function cmpxchg(cell: Cell, expected: number, nv: number): KernelCode<nu
 /** `test_and_set_bit(nr, addr)`: returns the old bit (0 or 1). */
 export function test_and_set_bit(nr: number, cell: Cell): KernelCode<number> {
   const m = 1 << nr;
-  return one(rmw(cell, 'test_and_set_bit', (o) => o | m, 'old'), bitOf(m));
+  return one(
+    rmw(cell, 'test_and_set_bit', (o) => o | m, 'old'),
+    bitOf(m),
+  );
 }
 /** `test_and_clear_bit(nr, addr)`: returns the old bit. */
 export function test_and_clear_bit(nr: number, cell: Cell): KernelCode<number> {
   const m = 1 << nr;
-  return one(rmw(cell, 'test_and_clear_bit', (o) => o & ~m, 'old'), bitOf(m));
+  return one(
+    rmw(cell, 'test_and_clear_bit', (o) => o & ~m, 'old'),
+    bitOf(m),
+  );
 }
 /** `set_bit(nr, addr)`: atomic, not a barrier in the kernel's model (locked on x86). */
 export function set_bit(nr: number, cell: Cell): KernelCode<void> {
   const m = 1 << nr;
-  return one(rmw(cell, 'set_bit', (o) => o | m, 'new', false), () => undefined);
+  return one(
+    rmw(cell, 'set_bit', (o) => o | m, 'new', false),
+    () => undefined,
+  );
 }
 /** `clear_bit(nr, addr)`. */
 export function clear_bit(nr: number, cell: Cell): KernelCode<void> {
   const m = 1 << nr;
-  return one(rmw(cell, 'clear_bit', (o) => o & ~m, 'new', false), () => undefined);
+  return one(
+    rmw(cell, 'clear_bit', (o) => o & ~m, 'new', false),
+    () => undefined,
+  );
 }
 /** `test_bit(nr, addr)`: a plain load of the word. */
 export function test_bit(nr: number, cell: Cell): KernelCode<number> {
@@ -268,15 +289,24 @@ export function test_bit(nr: number, cell: Cell): KernelCode<number> {
 }
 /** `atomic_inc(v)`. */
 export function atomic_inc(cell: Cell): KernelCode<void> {
-  return one(rmw(cell, 'atomic_inc', (o) => o + 1, 'new', false), () => undefined);
+  return one(
+    rmw(cell, 'atomic_inc', (o) => o + 1, 'new', false),
+    () => undefined,
+  );
 }
 /** `atomic_dec(v)`. */
 export function atomic_dec(cell: Cell): KernelCode<void> {
-  return one(rmw(cell, 'atomic_dec', (o) => o - 1, 'new', false), () => undefined);
+  return one(
+    rmw(cell, 'atomic_dec', (o) => o - 1, 'new', false),
+    () => undefined,
+  );
 }
 /** `atomic_dec_and_test(v)`: true (1) when the result is zero. */
 export function atomic_dec_and_test(cell: Cell): KernelCode<number> {
-  return one(rmw(cell, 'atomic_dec_and_test', (o) => o - 1, 'new'), (v) => (v === 0 ? 1 : 0));
+  return one(
+    rmw(cell, 'atomic_dec_and_test', (o) => o - 1, 'new'),
+    (v) => (v === 0 ? 1 : 0),
+  );
 }
 /** `atomic_add_return(i, v)`. */
 export function atomic_add_return(i: number, cell: Cell): KernelCode<number> {
@@ -307,7 +337,13 @@ export function note(text: string): KernelCode<void> {
  * it. Use for state that other CPUs race on and that is not a plain cell (`write` false for a
  * pure read, which the explorer may commute with other reads).
  */
-export function atomic<T>(obj: number, write: boolean, label: string, fn: () => T, sched = false): KernelCode<T> {
+export function atomic<T>(
+  obj: number,
+  write: boolean,
+  label: string,
+  fn: () => T,
+  sched = false,
+): KernelCode<T> {
   return one({ code: OP.ATOMIC, obj, write, label, fn, sched });
 }
 

@@ -98,12 +98,20 @@ function* register(
 // ------------------------------------------------------------------------------------------
 // Pages
 
-function* __wtd_lock_page_waiter(e: WaitQueueEntry): KernelCode<number> {
-  return yield* wtd_nonblocking('__wtd_lock_page_waiter', function* () {
-    const page = owner(e).object as Page;
-    if ((yield* TryLockPage(page)) === 0) return yield* handOver(page.wait, e);
-    return lost(); // lost the race: stay queued for the next unlock
-  });
+function* lockPageWaiter(e: WaitQueueEntry): KernelCode<number> {
+  const page = owner(e).object as Page;
+  if ((yield* TryLockPage(page)) === 0) return yield* handOver(page.wait, e);
+  return lost(); // lost the race: stay queued for the next unlock
+}
+function __wtd_lock_page_waiter(e: WaitQueueEntry): KernelCode<number> {
+  return wtd_nonblocking('__wtd_lock_page_waiter', lockPageWaiter, e);
+}
+function* pageStillLocked(page: Page): KernelCode<boolean> {
+  return (yield* TryLockPage(page)) !== 0;
+}
+function* lockPage(wtd: Worktodo, page: Page): KernelCode<number> {
+  if ((yield* TryLockPage(page)) === 0) return 1;
+  return yield* register(wtd, page.wait, page, __wtd_lock_page_waiter, () => pageStillLocked(page));
 }
 
 /**
@@ -111,20 +119,20 @@ function* __wtd_lock_page_waiter(e: WaitQueueEntry): KernelCode<number> {
  * continues); 0 if the wtd will run its action on a worker, owning the page lock.
  */
 export function wtd_lock_page(wtd: Worktodo, page: Page): KernelCode<number> {
-  return wtd_nonblocking('wtd_lock_page', function* () {
-    if ((yield* TryLockPage(page)) === 0) return 1;
-    return yield* register(wtd, page.wait, page, __wtd_lock_page_waiter, function* stillLocked() {
-      return (yield* TryLockPage(page)) !== 0;
-    });
-  });
+  return wtd_nonblocking('wtd_lock_page', lockPage, wtd, page);
 }
 
-function* __wtd_wait_page_waiter(e: WaitQueueEntry): KernelCode<number> {
-  return yield* wtd_nonblocking('__wtd_wait_page_waiter', function* () {
-    const page = owner(e).object as Page;
-    if (!(yield* PageLocked(page))) return yield* handOver(page.wait, e);
-    return lost();
-  });
+function* waitPageWaiter(e: WaitQueueEntry): KernelCode<number> {
+  const page = owner(e).object as Page;
+  if (!(yield* PageLocked(page))) return yield* handOver(page.wait, e);
+  return lost();
+}
+function __wtd_wait_page_waiter(e: WaitQueueEntry): KernelCode<number> {
+  return wtd_nonblocking('__wtd_wait_page_waiter', waitPageWaiter, e);
+}
+function* waitPage(wtd: Worktodo, page: Page): KernelCode<number> {
+  if (!(yield* PageLocked(page))) return 1;
+  return yield* register(wtd, page.wait, page, __wtd_wait_page_waiter, () => PageLocked(page));
 }
 
 /**
@@ -132,23 +140,23 @@ function* __wtd_wait_page_waiter(e: WaitQueueEntry): KernelCode<number> {
  * will run its action on a worker once it has been seen unlocked.
  */
 export function wtd_wait_page(wtd: Worktodo, page: Page): KernelCode<number> {
-  return wtd_nonblocking('wtd_wait_page', function* () {
-    if (!(yield* PageLocked(page))) return 1;
-    return yield* register(wtd, page.wait, page, __wtd_wait_page_waiter, function* stillLocked() {
-      return yield* PageLocked(page);
-    });
-  });
+  return wtd_nonblocking('wtd_wait_page', waitPage, wtd, page);
 }
 
 // ------------------------------------------------------------------------------------------
 // Buffers
 
-function* __wtd_bh_waiter(e: WaitQueueEntry): KernelCode<number> {
-  return yield* wtd_nonblocking('__wtd_bh_waiter', function* () {
-    const bh = owner(e).object as BufferHead;
-    if (!(yield* buffer_locked(bh))) return yield* handOver(bh.b_wait, e);
-    return lost();
-  });
+function* bhWaiter(e: WaitQueueEntry): KernelCode<number> {
+  const bh = owner(e).object as BufferHead;
+  if (!(yield* buffer_locked(bh))) return yield* handOver(bh.b_wait, e);
+  return lost();
+}
+function __wtd_bh_waiter(e: WaitQueueEntry): KernelCode<number> {
+  return wtd_nonblocking('__wtd_bh_waiter', bhWaiter, e);
+}
+function* waitOnBuffer(wtd: Worktodo, bh: BufferHead): KernelCode<number> {
+  if (!(yield* buffer_locked(bh))) return 1;
+  return yield* register(wtd, bh.b_wait, bh, __wtd_bh_waiter, () => buffer_locked(bh));
 }
 
 /**
@@ -156,20 +164,23 @@ function* __wtd_bh_waiter(e: WaitQueueEntry): KernelCode<number> {
  * action on a worker once it has been seen unlocked.
  */
 export function wtd_wait_on_buffer(wtd: Worktodo, bh: BufferHead): KernelCode<number> {
-  return wtd_nonblocking('wtd_wait_on_buffer', function* () {
-    if (!(yield* buffer_locked(bh))) return 1;
-    return yield* register(wtd, bh.b_wait, bh, __wtd_bh_waiter, function* stillLocked() {
-      return yield* buffer_locked(bh);
-    });
-  });
+  return wtd_nonblocking('wtd_wait_on_buffer', waitOnBuffer, wtd, bh);
 }
 
-function* __wtd_lock_buffer_waiter(e: WaitQueueEntry): KernelCode<number> {
-  return yield* wtd_nonblocking('__wtd_lock_buffer_waiter', function* () {
-    const bh = owner(e).object as BufferHead;
-    if ((yield* test_and_set_bit(BH_Lock, bh.b_state)) === 0) return yield* handOver(bh.b_wait, e);
-    return lost();
-  });
+function* lockBufferWaiter(e: WaitQueueEntry): KernelCode<number> {
+  const bh = owner(e).object as BufferHead;
+  if ((yield* test_and_set_bit(BH_Lock, bh.b_state)) === 0) return yield* handOver(bh.b_wait, e);
+  return lost();
+}
+function __wtd_lock_buffer_waiter(e: WaitQueueEntry): KernelCode<number> {
+  return wtd_nonblocking('__wtd_lock_buffer_waiter', lockBufferWaiter, e);
+}
+function* bufferStillLocked(bh: BufferHead): KernelCode<boolean> {
+  return (yield* test_and_set_bit(BH_Lock, bh.b_state)) !== 0;
+}
+function* lockBuffer(wtd: Worktodo, bh: BufferHead): KernelCode<number> {
+  if ((yield* test_and_set_bit(BH_Lock, bh.b_state)) === 0) return 1;
+  return yield* register(wtd, bh.b_wait, bh, __wtd_lock_buffer_waiter, () => bufferStillLocked(bh));
 }
 
 /**
@@ -177,12 +188,7 @@ function* __wtd_lock_buffer_waiter(e: WaitQueueEntry): KernelCode<number> {
  * on a worker, holding BH_Lock.
  */
 export function wtd_lock_buffer(wtd: Worktodo, bh: BufferHead): KernelCode<number> {
-  return wtd_nonblocking('wtd_lock_buffer', function* () {
-    if ((yield* test_and_set_bit(BH_Lock, bh.b_state)) === 0) return 1;
-    return yield* register(wtd, bh.b_wait, bh, __wtd_lock_buffer_waiter, function* stillLocked() {
-      return (yield* test_and_set_bit(BH_Lock, bh.b_state)) !== 0;
-    });
-  });
+  return wtd_nonblocking('wtd_lock_buffer', lockBuffer, wtd, bh);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -194,14 +200,15 @@ function take(sem: Semaphore, wtd: Worktodo, slept: boolean): void {
   kernel().emit('sem.down', { sem: sem.name, count: sem.count, slept });
 }
 
-function* __wtd_down_waiter(e: WaitQueueEntry): KernelCode<number> {
-  return yield* wtd_nonblocking('__wtd_down_waiter', function* () {
-    const wtd = owner(e);
-    const sem = wtd.object as Semaphore;
-    if (sem.count <= 0) return lost();
-    take(sem, wtd, true);
-    return yield* handOver(sem.wait, e);
-  });
+function* downWaiter(e: WaitQueueEntry): KernelCode<number> {
+  const wtd = owner(e);
+  const sem = wtd.object as Semaphore;
+  if (sem.count <= 0) return lost();
+  take(sem, wtd, true);
+  return yield* handOver(sem.wait, e);
+}
+function __wtd_down_waiter(e: WaitQueueEntry): KernelCode<number> {
+  return wtd_nonblocking('__wtd_down_waiter', downWaiter, e);
 }
 
 /**
@@ -211,7 +218,10 @@ function* __wtd_down_waiter(e: WaitQueueEntry): KernelCode<number> {
  * semaphore's lock, which `up()` also holds, so no re-check is needed.
  */
 export function wtd_down(wtd: Worktodo, sem: Semaphore): KernelCode<number> {
-  return wtd_nonblocking('wtd_down', function* () {
+  return wtd_nonblocking('wtd_down', down, wtd, sem);
+}
+function* down(wtd: Worktodo, sem: Semaphore): KernelCode<number> {
+  {
     const q = sem.wait;
     yield* spin_lock_irqsave(q.lock);
     if (sem.count > 0) {
@@ -225,5 +235,5 @@ export function wtd_down(wtd: Worktodo, sem: Semaphore): KernelCode<number> {
     yield* __add_wait_queue_tail(q, wtd.wait);
     yield* spin_unlock_irqrestore(q.lock);
     return 0;
-  });
+  }
 }
