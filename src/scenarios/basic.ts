@@ -3,7 +3,8 @@
  * (two unsynchronised read-modify-write increments).
  */
 import type { Scenario } from '../check/scenario.js';
-import { cpu, note, READ_ONCE, WRITE_ONCE } from '../kernel/ops.js';
+import type { Cell } from '../kernel/cell.js';
+import { cpu, type KernelCode, note, READ_ONCE, WRITE_ONCE } from '../kernel/ops.js';
 import { schedule_timeout, set_current_state, TASK_INTERRUPTIBLE, wake_up_process } from '../kernel/sched.js';
 
 /** Two tasks: one sleeps for 10 ms with schedule_timeout, the other wakes it after 3 ms. */
@@ -46,6 +47,12 @@ export const helloSleep: Scenario = {
   },
 };
 
+/** x = READ_ONCE(x) + 1, without a lock (module-level: no generator closure per run). */
+function* increment(x: Cell): KernelCode<void> {
+  const v = yield* READ_ONCE(x);
+  yield* WRITE_ONCE(x, v + 1);
+}
+
 /** Two tasks each do x = READ_ONCE(x) + 1 without a lock: an update can be lost. */
 export const lostUpdate: Scenario = {
   name: 'lost-update',
@@ -59,14 +66,7 @@ export const lostUpdate: Scenario = {
   setup(k) {
     const x = k.cell('x', 0);
     for (const name of ['inc0', 'inc1']) {
-      k.spawn(
-        name,
-        function* () {
-          const v = yield* READ_ONCE(x);
-          yield* WRITE_ONCE(x, v + 1);
-        },
-        { cpu: name === 'inc0' ? 0 : 1, pinned: true },
-      );
+      k.spawn(name, () => increment(x), { cpu: name === 'inc0' ? 0 : 1, pinned: true });
     }
     return {
       final: () =>
