@@ -142,6 +142,9 @@ function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<voi
   if (hook !== null) yield* hook();
 }
 
+/** The full barrier an `smp_store_mb` waits in when its store is buffered. */
+const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
+
 /** The generator a task holds until its own code is created. */
 const PLACEHOLDER: KernelCode<unknown> = (function* () {})();
 
@@ -322,7 +325,7 @@ export class Kernel {
   /** Records a violation; kinds other than lock-validator stop the run. */
   violation(kind: ViolationKind, message: string): void {
     this.violations.push({ kind, message, step: this.steps });
-    this.emit('violation', { violationKind: kind, message });
+    if (this.tracing) this.emit('violation', { violationKind: kind, message });
     if (kind !== 'lock-validator' && this.stopStatus === null) this.stopStatus = 'violation';
   }
 
@@ -353,7 +356,7 @@ export class Kernel {
     this.tasks.push(t);
     if (!t.daemon) this.live++;
     const target = opts.cpu ?? this.placeCpu(t);
-    this.emit('task.new', { task: pid, name, onCpu: target });
+    if (this.tracing) this.emit('task.new', { task: pid, name, onCpu: target });
     this.enqueue(t, this.cpus[target]!);
     return t;
   }
@@ -415,7 +418,7 @@ export class Kernel {
         const i = q.findIndex((t) => t.pinned < 0);
         if (i >= 0) {
           next = q.splice(i, 1)[0]!;
-          this.emit('sched.migrate', { task: next.id, from: other.id, to: cpu.id });
+          if (this.tracing) this.emit('sched.migrate', { task: next.id, from: other.id, to: cpu.id });
           break;
         }
       }
@@ -433,7 +436,7 @@ export class Kernel {
     this.nSwitches++;
     const save = cur.cpu;
     cur.cpu = cpu;
-    this.emit('sched.switch', { prev, next: next.id, prevState });
+    if (this.tracing) this.emit('sched.switch', { prev, next: next.id, prevState });
     cur.cpu = save;
     if (this.config.timed && this.config.switchNs > 0) {
       this.startCost(cpu, this.config.switchNs);
@@ -472,7 +475,7 @@ export class Kernel {
     const c = this.cpus[target];
     if (c === undefined) throw new Error(`raise_irq('${name}'): CPU ${target} does not exist`);
     c.pendingIrqs.push({ name, handler });
-    this.emit('irq.raise', { irq: name, target });
+    if (this.tracing) this.emit('irq.raise', { irq: name, target });
     if (this.config.timed) this.maybeTakeIrq(c);
   }
 
@@ -504,7 +507,7 @@ export class Kernel {
     c.irqsOff = true;
     const save = cur.cpu;
     cur.cpu = c;
-    this.emit('irq.enter', { irq: req.name });
+    if (this.tracing) this.emit('irq.enter', { irq: req.name });
     cur.cpu = save;
     this.advance(ctx, undefined);
   }
@@ -554,6 +557,14 @@ export class Kernel {
           }
           case OP.STORE:
             if (this.config.memoryModel === 'sc') break;
+            if (op.how === 'smp_store_mb') {
+              // smp_store_mb: the store enters the buffer, then a full barrier waits for it.
+              this.bufferStore(cpu, op.cell, op.value, false, 'WRITE_ONCE');
+              if (this.fenceLocal(cpu, 'smp_mb')) continue;
+              ctx.pending = MB_OP;
+              ctx.described = false;
+              return;
+            }
             this.bufferStore(cpu, op.cell, op.value, op.how === 'smp_store_release', op.how);
             continue;
           case OP.FENCE:
@@ -567,7 +578,7 @@ export class Kernel {
             value = this.irqOp(cpu, op.action, op.flags);
             continue;
           case OP.NOTE:
-            this.emit('note', { text: op.text });
+            if (this.tracing) this.emit('note', { text: op.text });
             continue;
           case OP.LOCK:
             this.lockPending(ctx, cpu, op);
@@ -614,7 +625,7 @@ export class Kernel {
     if (this.tracing) {
       const save = cur.cpu;
       cur.cpu = cpu;
-      this.emit('cpu.cost', { ns });
+      if (this.tracing) this.emit('cpu.cost', { ns });
       cur.cpu = save;
     }
   }
@@ -631,7 +642,7 @@ export class Kernel {
       );
     }
     if (ctx.kind === 'irq') {
-      this.emit('irq.exit', { irq: ctx.name.slice(4) });
+      if (this.tracing) this.emit('irq.exit', { irq: ctx.name.slice(4) });
       cpu.irqsOff = false;
       const below = cpu.top();
       if (below === null) {
@@ -655,7 +666,7 @@ export class Kernel {
     t.state.value = 8;
     if (!t.daemon) this.live--;
     cpu.task = null;
-    this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_ZOMBIE' });
+    if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_ZOMBIE' });
     this.refill(cpu);
   }
 
@@ -666,7 +677,7 @@ export class Kernel {
     const sb = cpu.sb;
     if (release) sb.epoch++;
     sb.entries.push({ cell, value, epoch: sb.epoch });
-    this.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
+    if (this.tracing) this.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
   }
 
   /** Executes a fence if it is local now; returns false if it must wait for the store buffer. */
@@ -675,18 +686,18 @@ export class Kernel {
     if (kind === 'barrier') return true;
     if (kind === 'smp_wmb') {
       if (model === 'pso' || model === 'invq') cpu.sb.epoch++;
-      this.emit('mem.fence', { op: kind });
+      if (this.tracing) this.emit('mem.fence', { op: kind });
       return true;
     }
     if (kind === 'smp_rmb') {
       if (model === 'invq') this.mem.flush(cpu.id);
-      this.emit('mem.fence', { op: kind });
+      if (this.tracing) this.emit('mem.fence', { op: kind });
       return true;
     }
     // smp_mb
     if (cpu.sb.entries.length > 0) return false;
     if (model === 'invq') this.mem.flush(cpu.id);
-    this.emit('mem.fence', { op: kind });
+    if (this.tracing) this.emit('mem.fence', { op: kind });
     return true;
   }
 
@@ -709,7 +720,7 @@ export class Kernel {
       value = cell.value;
     }
     if (how === 'smp_load_acquire' && model === 'invq') this.mem.flush(cpu.id);
-    this.emit('mem.load', { cell: cell.name, value, from, op: how });
+    if (this.tracing) this.emit('mem.load', { cell: cell.name, value, from, op: how });
     return value;
   }
 
@@ -718,7 +729,7 @@ export class Kernel {
     this.mem.commit(cpu.id, e.cell, e.value);
     const save = cur.cpu;
     cur.cpu = cpu;
-    this.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
+    if (this.tracing) this.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
     cur.cpu = save;
   }
 
@@ -726,16 +737,16 @@ export class Kernel {
     switch (action) {
       case 'disable':
         cpu.irqsOff = true;
-        this.emit('irq.disable', {});
+        if (this.tracing) this.emit('irq.disable', {});
         return 0;
       case 'enable':
         cpu.irqsOff = false;
-        this.emit('irq.enable', {});
+        if (this.tracing) this.emit('irq.enable', {});
         return 0;
       case 'save': {
         const f = cpu.irqsOff ? 1 : 0;
         cpu.irqsOff = true;
-        this.emit('irq.disable', {});
+        if (this.tracing) this.emit('irq.disable', {});
         return f;
       }
       case 'restore':
@@ -777,7 +788,7 @@ export class Kernel {
     }
     if (lock.cell.value !== 0 && lock.owner !== null) {
       cpu.spinning = lock;
-      this.emit('lock.spin', { lock: lock.name, holder: lock.owner.id });
+      if (this.tracing) this.emit('lock.spin', { lock: lock.name, holder: lock.owner.id });
     }
   }
 
@@ -795,7 +806,7 @@ export class Kernel {
       if (this.lockdep.violations.length > 0) {
         for (const v of this.lockdep.violations.splice(0)) {
           this.violations.push(v);
-          this.emit('violation', { violationKind: v.kind, message: v.message });
+          if (this.tracing) this.emit('violation', { violationKind: v.kind, message: v.message });
         }
       }
     }
@@ -805,7 +816,7 @@ export class Kernel {
     lock.since = this.steps;
     if (kind === 'spin_lock_irqsave' || kind === 'spin_lock_irq') lock.savedFlags = ctx.irqFlags;
     ctx.held.push(lock);
-    this.emit('lock.acquire', { lock: lock.name, lockKind: kind });
+    if (this.tracing) this.emit('lock.acquire', { lock: lock.name, lockKind: kind });
   }
 
   private unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
@@ -819,11 +830,12 @@ export class Kernel {
     lock.owner = null;
     if (this.config.memoryModel === 'sc') {
       this.mem.commit(cpu.id, lock.cell, 0);
-      this.emit('mem.store', { cell: lock.cell.name, value: 0, buffered: false, op: 'spin_unlock' });
+      if (this.tracing)
+        this.emit('mem.store', { cell: lock.cell.name, value: 0, buffered: false, op: 'spin_unlock' });
     } else {
       this.bufferStore(cpu, lock.cell, 0, true, 'spin_unlock');
     }
-    this.emit('lock.release', { lock: lock.name, lockKind: flavour });
+    if (this.tracing) this.emit('lock.release', { lock: lock.name, lockKind: flavour });
     if (flavour === 'spin_lock_irqsave') {
       cpu.irqsOff = lock.savedFlags !== 0;
     } else if (flavour === 'spin_lock_irq') {
@@ -853,7 +865,7 @@ export class Kernel {
       );
       for (const v of this.lockdep.violations.splice(0)) {
         this.violations.push(v);
-        this.emit('violation', { violationKind: v.kind, message: v.message });
+        if (this.tracing) this.emit('violation', { violationKind: v.kind, message: v.message });
       }
     }
     let state = t.state.value;
@@ -865,8 +877,8 @@ export class Kernel {
       t.sleeping = true;
       t.waitingOn = on;
       t.sleepSince = this.steps;
-      this.emit('sched.sleep', { task: t.id, state: stateName(state), on });
-      this.emit('sched.switch', { prev: t.id, next: -1, prevState: stateName(state) });
+      if (this.tracing) this.emit('sched.sleep', { task: t.id, state: stateName(state), on });
+      if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: stateName(state) });
       cpu.stack.pop();
       cpu.task = null;
       this.refill(cpu);
@@ -886,7 +898,7 @@ export class Kernel {
         this.advance(t, undefined);
         return;
       }
-      this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_RUNNING' });
+      if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_RUNNING' });
       this.switchTo(cpu, next, t.id, 'TASK_RUNNING');
       return;
     }
@@ -898,12 +910,12 @@ export class Kernel {
     if (t.exited) return 0;
     const state = t.state.value;
     if ((state & mask) === 0) {
-      this.emit('sched.wakeup', { task: t.id, woken: false });
+      if (this.tracing) this.emit('sched.wakeup', { task: t.id, woken: false });
       return 0;
     }
     const cpu = cur.cpu;
     this.mem.commit(cpu === null ? 0 : cpu.id, t.state, TASK_RUNNING);
-    this.emit('sched.wakeup', { task: t.id, woken: true });
+    if (this.tracing) this.emit('sched.wakeup', { task: t.id, woken: true });
     this.nWakeups++;
     if (t.sleeping) {
       t.sleeping = false;
@@ -1039,7 +1051,19 @@ export class Kernel {
           break;
         case OP.STORE:
           this.mem.commit(cpu.id, op.cell, op.value);
-          this.emit('mem.store', { cell: op.cell.name, value: op.value, buffered: false, op: op.how });
+          if (op.how === 'smp_store_mb') {
+            if (this.tracing)
+              this.emit('mem.store', {
+                cell: op.cell.name,
+                value: op.value,
+                buffered: false,
+                op: 'WRITE_ONCE',
+              });
+            this.fenceLocal(cpu, 'smp_mb');
+          } else {
+            if (this.tracing)
+              this.emit('mem.store', { cell: op.cell.name, value: op.value, buffered: false, op: op.how });
+          }
           break;
         case OP.RMW: {
           const old = op.cell.value;
@@ -1049,7 +1073,7 @@ export class Kernel {
             op.cell.seen[cpu.id] = op.cell.hist.length - 1;
             if (op.ordered) this.mem.flush(cpu.id);
           }
-          this.emit('mem.rmw', { cell: op.cell.name, old, value: nv, op: op.name });
+          if (this.tracing) this.emit('mem.rmw', { cell: op.cell.name, old, value: nv, op: op.name });
           value = op.ret === 'old' ? old : nv;
           break;
         }
@@ -1064,7 +1088,8 @@ export class Kernel {
             this.acquire(ctx, cpu, op.lock, 'spin_trylock');
             value = 1;
           } else {
-            this.emit('mem.rmw', { cell: op.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
+            if (this.tracing)
+              this.emit('mem.rmw', { cell: op.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
             value = 0;
           }
           break;

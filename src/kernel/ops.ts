@@ -40,7 +40,7 @@ export const OP = {
 /** How a load is ordered. */
 export type LoadHow = 'READ_ONCE' | 'smp_load_acquire' | 'plain';
 /** How a store is ordered. */
-export type StoreHow = 'WRITE_ONCE' | 'smp_store_release' | 'plain';
+export type StoreHow = 'WRITE_ONCE' | 'smp_store_release' | 'smp_store_mb' | 'plain';
 /** Barrier kinds. */
 export type FenceKind = 'smp_mb' | 'smp_wmb' | 'smp_rmb' | 'barrier';
 
@@ -223,9 +223,8 @@ export function barrier(): KernelCode<void> {
   return one(BARRIER);
 }
 /** `smp_store_mb(x, v)`: a store followed by a full barrier (as `set_current_state` uses). */
-export function* smp_store_mb(cell: Cell, value: number): KernelCode<void> {
-  yield { code: OP.STORE, cell, value, how: 'WRITE_ONCE' };
-  yield MB;
+export function smp_store_mb(cell: Cell, value: number): KernelCode<void> {
+  return one({ code: OP.STORE, cell, value, how: 'smp_store_mb' });
 }
 
 function rmw(

@@ -14,7 +14,7 @@
  */
 import { current as cur } from './current.js';
 import type { Kernel } from './kernel.js';
-import { atomic, type FenceOp, type KernelCode, OP, OpIter, WRITE_ONCE } from './ops.js';
+import { atomic, type KernelCode, OP, OpIter, smp_store_mb, WRITE_ONCE } from './ops.js';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Task } from './task.js';
 
 /** Sleeps without a time limit. */
@@ -51,12 +51,9 @@ export function in_interrupt(): boolean {
 }
 
 /** `set_current_state(s)`: the state store followed by a full barrier (smp_store_mb). */
-export function* set_current_state(state: number): KernelCode<void> {
-  yield { code: OP.STORE, cell: current().state, value: state, how: 'WRITE_ONCE' };
-  yield MB;
+export function set_current_state(state: number): KernelCode<void> {
+  return smp_store_mb(current().state, state);
 }
-
-const MB: FenceOp = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
 
 /** `__set_current_state(s)`: the state store alone (no barrier). */
 export function __set_current_state(state: number): KernelCode<void> {
