@@ -52,6 +52,11 @@ export interface Chooser {
    * independence or count steps use it). Must not influence anything but the strategy.
    */
   observe?(action: ActionInfo): void;
+  /**
+   * Optional: false when the strategy never looks at the `ChoicePoint` (seeded, replay,
+   * fromArray), so the kernel need not describe the enabled actions. Absent means true.
+   */
+  readonly needsPoint?: boolean;
 }
 
 /** Seeded random choices (uniform over the options), using xoshiro128**. */
@@ -59,6 +64,7 @@ export function seeded(seed: number): Chooser & { readonly rng: Xoshiro128 } {
   const rng = new Xoshiro128(seed);
   return {
     rng,
+    needsPoint: false,
     choose(n: number): number {
       return rng.below(n);
     },
@@ -80,6 +86,7 @@ export function replay(choices: readonly number[]): ReplayChooser {
   let overrun = false;
   let mismatch = -1;
   return {
+    needsPoint: false,
     get overrun() {
       return overrun;
     },
@@ -111,6 +118,7 @@ export function replay(choices: readonly number[]): ReplayChooser {
 export function fromArray(ints: readonly number[]): Chooser {
   let i = 0;
   return {
+    needsPoint: false,
     choose(n: number): number {
       const v = i < ints.length ? ints[i]! : 0;
       i++;

@@ -1298,6 +1298,8 @@ export class Kernel {
     const timed = this.config.timed;
     const checks = this.stepChecks;
     const observe = this.chooser.inner.observe !== undefined;
+    // Describing the enabled actions is only worth it for strategies that look at them.
+    const needPoint = this.chooser.inner.needsPoint !== false;
     this.maxStepsRun = maxSteps;
     this.fastForward =
       this.config.fastForward && timed && this.config.memoryModel === 'sc' && !observe && checks.length === 0;
@@ -1342,7 +1344,7 @@ export class Kernel {
           break;
         }
         let pick = 0;
-        if (n > 1 || observe) {
+        if ((n > 1 && needPoint) || observe) {
           // Describe pending operations only when a strategy will look at them.
           for (let i = 0; i < n; i++) {
             if (this.actKind[i] !== ACT_OP) continue;
@@ -1354,9 +1356,13 @@ export class Kernel {
           }
         }
         if (n > 1) {
-          this.infos.length = n;
-          this.point.continues = continues;
-          pick = this.chooser.choose(n, 'step', this.point);
+          if (needPoint) {
+            this.infos.length = n;
+            this.point.continues = continues;
+            pick = this.chooser.choose(n, 'step', this.point);
+          } else {
+            pick = this.chooser.choose(n, 'step');
+          }
         }
         this.steps++;
         if (observe) this.chooser.observe(this.infos[pick]!);
