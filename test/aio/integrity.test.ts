@@ -26,15 +26,13 @@ import { IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE } from
 import { timespec } from '../../src/aio/libaio.js';
 import { aio_stats } from '../../src/aio/stats.js';
 import { aio_init } from '../../src/aio/syscalls.js';
-import { setup_disks } from '../../src/devices/setup.js';
 import { fs_read_ondisk } from '../../src/devices/simplefs.js';
-import { seeded } from '../../src/kernel/chooser.js';
 import { EINVAL } from '../../src/kernel/errno.js';
-import { Kernel } from '../../src/kernel/kernel.js';
 import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, type Process } from '../../src/kernel/process.js';
 import { create_process, syscall } from '../../src/kernel/syscalls.js';
+import { smallMachine } from '../devices/small-machine.js';
 import { type AioReq, aio_batch, aio_user, fill } from './helpers.js';
 
 type ReqT = 'read' | 'write' | 'dsync' | 'dread' | 'dwrite' | 'fsync' | 'fdsync';
@@ -368,25 +366,7 @@ interface Run {
 }
 
 function runOnce(r: Run): string[] {
-  const k = new Kernel({ cpus: 2, timed: r.timed, trace: false, memoryModel: r.memoryModel }, seeded(r.seed));
-  const s = setup_disks(k, {
-    disks: 1,
-    model: 'hdd',
-    jitter: r.timed ? 0.2 : 0,
-    diskBytes: 1024 * 1024,
-    fs: { blocks: 96, maxInodes: 4 },
-    raw: true,
-    pageCache: {
-      limitPages: 12,
-      dirtyBackgroundPages: 3,
-      dirtyThresholdPages: 6,
-      readaheadPages: 4,
-      writebackBatch: 4,
-      kupdateIntervalNs: 50_000_000,
-      dirtyExpireNs: 100_000_000,
-    },
-    pinnedLimitBytes: 16 * 1024,
-  });
+  const { k, s } = smallMachine(r.seed, r.timed, r.memoryModel, 16 * 1024);
   aio_init(k, { ringNr: 8, aioMaxSize: 8 * 1024 });
   const errs: string[] = [];
   const disk = s.disks[0]!;

@@ -12,15 +12,13 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { setup_disks } from '../../src/devices/setup.js';
 import { fs_read_ondisk } from '../../src/devices/simplefs.js';
-import { seeded } from '../../src/kernel/chooser.js';
 import { EBADF, EFAULT, EINVAL } from '../../src/kernel/errno.js';
-import { Kernel } from '../../src/kernel/kernel.js';
 import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, O_SYNC, type Process } from '../../src/kernel/process.js';
 import { create_process, SEEK_SET, syscall } from '../../src/kernel/syscalls.js';
+import { smallMachine } from './small-machine.js';
 
 type Op =
   | { t: 'pwrite' | 'write' | 'dwrite'; pos: number; len: number; seed: number }
@@ -230,25 +228,7 @@ interface Run {
 }
 
 function runOnce(r: Run): { errs: string[]; status: string; steps: number } {
-  const k = new Kernel({ cpus: 2, timed: r.timed, trace: false, memoryModel: r.memoryModel }, seeded(r.seed));
-  const s = setup_disks(k, {
-    disks: 1,
-    model: 'hdd',
-    jitter: r.timed ? 0.2 : 0,
-    diskBytes: 1024 * 1024,
-    fs: { blocks: 96, maxInodes: 4 },
-    raw: true,
-    pageCache: {
-      limitPages: 12,
-      dirtyBackgroundPages: 3,
-      dirtyThresholdPages: 6,
-      readaheadPages: 4,
-      writebackBatch: 4,
-      kupdateIntervalNs: 50_000_000,
-      dirtyExpireNs: 100_000_000,
-    },
-    pinnedLimitBytes: 64 * 1024,
-  });
+  const { k, s } = smallMachine(r.seed, r.timed, r.memoryModel, 64 * 1024);
   const errs: string[] = [];
   const fileModel = new Model(0, false);
   const regionModel = new Model(REGION_LEN, true);
