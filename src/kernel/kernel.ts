@@ -410,6 +410,13 @@ export class Kernel {
   /** An idle CPU takes the next runnable task (its own queue first, then steals). */
   private refill(cpu: Cpu): void {
     if (cpu.task !== null || cpu.stack.length > 0) return;
+    const next = this.pickNext(cpu);
+    if (next === undefined) return;
+    this.switchTo(cpu, next, -1, 'TASK_RUNNING');
+  }
+
+  /** The next task for an idle `cpu`: its own queue's head, else one stolen from another CPU. */
+  private pickNext(cpu: Cpu): Task | undefined {
     let next = cpu.runqueue.shift();
     if (next === undefined) {
       for (const other of this.cpus) {
@@ -423,11 +430,16 @@ export class Kernel {
         }
       }
     }
-    if (next === undefined) return;
-    this.switchTo(cpu, next, -1, 'TASK_RUNNING');
+    return next;
   }
 
   private switchTo(cpu: Cpu, next: Task, prev: number, prevState: string): void {
+    const n = this.switchIn(cpu, next, prev, prevState);
+    if (n !== null) this.advance(n, undefined);
+  }
+
+  /** Puts `next` on `cpu`; returns it to be resumed now, or null when a switch cost delays it. */
+  private switchIn(cpu: Cpu, next: Task, prev: number, prevState: string): Task | null {
     next.queued = false;
     next.cpu = cpu;
     cpu.task = next;
@@ -440,9 +452,9 @@ export class Kernel {
     cur.cpu = save;
     if (this.config.timed && this.config.switchNs > 0) {
       this.startCost(cpu, this.config.switchNs);
-      return;
+      return null;
     }
-    this.advance(next, undefined);
+    return next;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -530,11 +542,10 @@ export class Kernel {
     cur.ctx = ctx;
     cur.kernel = this;
     try {
-      const gen = ctx.gen;
       for (;;) {
         let r: IteratorResult<Op, unknown>;
         try {
-          r = gen.next(value);
+          r = ctx.gen.next(value);
         } catch (e) {
           throw this.wrapError(ctx, e);
         }
@@ -586,9 +597,28 @@ export class Kernel {
           default:
             break;
         }
-        if (this.fastForward && op.code !== OP.SCHEDULE && this.alone(cpu) && this.opEnabled(op, cpu)) {
+        if (this.fastForward && this.alone(cpu) && this.opEnabled(op, cpu)) {
           // A forced move: no other CPU, store buffer, interrupt or due event could act before
           // it, so it runs now, exactly as the step loop would run it next (same step number).
+          if (op.code === OP.SCHEDULE) {
+            if (ctx.kind !== 'task') {
+              ctx.pending = op; // the step loop reports sleeping in interrupt context
+              ctx.described = false;
+              return;
+            }
+            this.steps++;
+            this.lastCpu = cpu.id;
+            // The task sleeps or yields: carry on here with whatever this CPU runs next, in
+            // this same loop (a trampoline: no recursion however many switches follow).
+            const nx = this.schedule(ctx as Task, cpu, op.on);
+            if (nx === null || this.stopStatus !== null) return;
+            ctx = nx;
+            ctx.needsResume = false;
+            cur.task = cpu.task;
+            cur.ctx = ctx;
+            value = undefined;
+            continue;
+          }
           this.steps++;
           this.lastCpu = cpu.id;
           value = this.execOp(ctx, cpu, op);
@@ -849,12 +879,17 @@ export class Kernel {
   // The scheduler core
 
   /** schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts). */
-  private schedule(t: Task, cpu: Cpu, on: string): void {
+  /**
+   * schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts), or
+   * yields to the next runnable task. Returns the context to resume on `cpu` now (`t` itself,
+   * the task switched to, or null when the CPU went idle or a switch cost runs first).
+   */
+  private schedule(t: Task, cpu: Cpu, on: string): Context | null {
     for (const chk of this.scheduleChecks) {
       const msg = chk(t, on);
       if (msg !== undefined) {
         this.violation('bug', msg);
-        return;
+        return null;
       }
     }
     if (t.held.length > 0 && this.config.lockdep) {
@@ -881,8 +916,8 @@ export class Kernel {
       if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: stateName(state) });
       cpu.stack.pop();
       cpu.task = null;
-      this.refill(cpu);
-      return;
+      const next = this.pickNext(cpu);
+      return next === undefined ? null : this.switchIn(cpu, next, -1, 'TASK_RUNNING');
     }
     if (cpu.runqueue.length > 0) {
       // Give the CPU to the next runnable task; we go to the back of the queue.
@@ -895,14 +930,12 @@ export class Kernel {
         t.queued = false;
         cpu.task = t;
         cpu.stack.push(t);
-        this.advance(t, undefined);
-        return;
+        return t;
       }
       if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_RUNNING' });
-      this.switchTo(cpu, next, t.id, 'TASK_RUNNING');
-      return;
+      return this.switchIn(cpu, next, t.id, 'TASK_RUNNING');
     }
-    this.advance(t, undefined);
+    return t;
   }
 
   /** try_to_wake_up(): 1 if `t` was in a state of `mask` and is now TASK_RUNNING. */
@@ -1026,12 +1059,14 @@ export class Kernel {
       const saveTask = cur.task;
       cur.cpu = cpu;
       cur.task = cpu.task;
+      let nx: Context | null;
       try {
-        this.schedule(ctx as Task, cpu, op.on);
+        nx = this.schedule(ctx as Task, cpu, op.on);
       } finally {
         cur.cpu = save;
         cur.task = saveTask;
       }
+      if (nx !== null) this.advance(nx, undefined);
       return;
     }
     this.advance(ctx, this.execOp(ctx, cpu, op));
