@@ -24,7 +24,15 @@ import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
 import { type KernelCode, type LockOp, OP, type Op } from './ops.js';
 import { Spinlock } from './spinlock.js';
-import { Context, type SpawnOptions, stateName, TASK_INTERRUPTIBLE, TASK_RUNNING, Task } from './task.js';
+import {
+  Context,
+  type SpawnOptions,
+  stateName,
+  TASK_INTERRUPTIBLE,
+  TASK_NORMAL,
+  TASK_RUNNING,
+  Task,
+} from './task.js';
 import type { Violation, ViolationKind } from './violation.js';
 
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
@@ -95,15 +103,17 @@ export interface RunResult {
 /** A timed event on the heap; it is also the handle returned for cancelling it. */
 class Timed implements TimerHandle {
   cancelled = false;
-  readonly kind: 'cpu' | 'call' | 'irq';
+  readonly kind: 'cpu' | 'call' | 'irq' | 'wake';
   readonly cpu: number;
   readonly fn: (() => void) | null;
+  /** The task a 'wake' event wakes (schedule_timeout's timer), else null. */
+  task: Task | null = null;
   readonly label: string;
   readonly background: boolean;
   private readonly owner: { fgEvents: number };
   constructor(
     owner: { fgEvents: number },
-    kind: 'cpu' | 'call' | 'irq',
+    kind: 'cpu' | 'call' | 'irq' | 'wake',
     cpu: number,
     fn: (() => void) | null,
     label: string,
@@ -468,6 +478,18 @@ export class Kernel {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`after(${delay}, '${label}'): delay must be a non-negative integer (ns)`);
     const ev = new Timed(this, 'call', -1, fn, label, background);
+    return this.push(this.now + delay, ev);
+  }
+
+  /**
+   * `process_timeout`: wakes `t` (from any sleeping state) after `delay` — schedule_timeout's
+   * timer, without a closure per call.
+   */
+  wake_after(delay: number, t: Task): TimerHandle {
+    if (!Number.isInteger(delay) || delay < 0)
+      throw new Error(`wake_after(${delay}): delay must be a non-negative integer (ns)`);
+    const ev = new Timed(this, 'wake', -1, null, 'schedule_timeout', false);
+    ev.task = t;
     return this.push(this.now + delay, ev);
   }
 
@@ -1312,6 +1334,10 @@ export class Kernel {
       top.needsResume = true;
       if (this.config.timed) this.maybeTakeIrq(cpu);
       if (cpu.top() === top && !cpu.busy) this.advance(top, undefined);
+      return;
+    }
+    if (ev.kind === 'wake') {
+      this.try_to_wake_up(ev.task!, TASK_NORMAL);
       return;
     }
     ev.fn!();

@@ -93,9 +93,7 @@ export function* schedule_timeout(ns: number, on = 'timer'): KernelCode<number> 
   const k = kernel();
   const t = current();
   const expire = k.now + ns;
-  const timer = k.after(ns, 'schedule_timeout', () => {
-    k.try_to_wake_up(t, TASK_NORMAL);
-  });
+  const timer = k.wake_after(ns, t);
   yield { code: OP.SCHEDULE, on };
   timer.cancel();
   return Math.max(0, expire - k.now);
