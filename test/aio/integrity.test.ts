@@ -32,7 +32,7 @@ import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, type Process } from '../../src/kernel/process.js';
 import { create_process, syscall } from '../../src/kernel/syscalls.js';
-import { smallMachine } from '../devices/small-machine.js';
+import { Model, same, smallMachine, type Target } from '../devices/small-machine.js';
 import { type AioReq, aio_batch, aio_user, fill } from './helpers.js';
 
 type ReqT = 'read' | 'write' | 'dsync' | 'dread' | 'dwrite' | 'fsync' | 'fdsync';
@@ -131,49 +131,6 @@ function opArb(span: number): fc.Arbitrary<Op> {
 }
 
 /** The model: bytes and a size (fixed for the device region). */
-class Model {
-  data: Uint8Array;
-  size: number;
-  readonly fixed: boolean;
-  constructor(size: number, fixed: boolean) {
-    this.size = size;
-    this.fixed = fixed;
-    this.data = new Uint8Array(size);
-  }
-  write(pos: number, src: Uint8Array): void {
-    if (pos + src.length > this.data.length) {
-      const d = new Uint8Array(pos + src.length);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data.set(src, pos);
-    if (pos + src.length > this.size) this.size = pos + src.length;
-  }
-  read(pos: number, len: number): Uint8Array {
-    if (pos >= this.size) return new Uint8Array(0);
-    return this.data.slice(pos, Math.min(pos + len, this.size));
-  }
-  image(): Uint8Array {
-    return this.read(0, this.size);
-  }
-}
-
-function same(a: Uint8Array, b: Uint8Array): string | null {
-  if (a.length !== b.length) return `length ${a.length} != ${b.length}`;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `byte ${i}: ${a[i]} != ${b[i]}`;
-  return null;
-}
-
-interface Target {
-  readonly label: string;
-  readonly buffered: string;
-  readonly direct: string;
-  readonly directFlags: number;
-  readonly base: number;
-  readonly span: number;
-  readonly model: Model;
-  readonly ondisk: () => Uint8Array;
-}
 
 const isWrite = (t: ReqT) => t === 'write' || t === 'dsync' || t === 'dwrite';
 const isRead = (t: ReqT) => t === 'read' || t === 'dread';

@@ -18,7 +18,7 @@ import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, O_SYNC, type Process } from '../../src/kernel/process.js';
 import { create_process, SEEK_SET, syscall } from '../../src/kernel/syscalls.js';
-import { smallMachine } from './small-machine.js';
+import { Model, same, smallMachine, type Target } from './small-machine.js';
 
 type Op =
   | { t: 'pwrite' | 'write' | 'dwrite'; pos: number; len: number; seed: number }
@@ -64,67 +64,11 @@ function opArb(span: number, truncate: boolean): fc.Arbitrary<Op> {
 }
 
 /** The model: bytes and a size. */
-class Model {
-  data = new Uint8Array(0);
-  size: number;
-  readonly fixed: boolean;
-  constructor(size: number, fixed: boolean) {
-    this.size = size;
-    this.fixed = fixed;
-    this.data = new Uint8Array(size);
-  }
-  write(pos: number, src: Uint8Array): number {
-    let n = src.length;
-    if (this.fixed) n = Math.min(n, this.size - pos);
-    if (pos + n > this.data.length) {
-      const d = new Uint8Array(pos + n);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data.set(src.subarray(0, n), pos);
-    if (pos + n > this.size) this.size = pos + n;
-    return n;
-  }
-  read(pos: number, len: number): Uint8Array {
-    if (pos >= this.size) return new Uint8Array(0);
-    const n = Math.min(len, this.size - pos);
-    const out = new Uint8Array(n);
-    out.set(this.data.subarray(pos, Math.min(pos + n, this.data.length)));
-    return out;
-  }
-  truncate(len: number): void {
-    if (len < this.data.length) this.data.fill(0, len);
-    this.size = len;
-  }
-  image(): Uint8Array {
-    return this.read(0, this.size);
-  }
-}
 
 function fill(seed: number, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (seed + i * 13 + (i >> 9)) & 255;
   return out;
-}
-
-function same(a: Uint8Array, b: Uint8Array): string | null {
-  if (a.length !== b.length) return `length ${a.length} != ${b.length}`;
-  if (Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)) return null;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `byte ${i}: ${a[i]} != ${b[i]}`;
-  return null;
-}
-
-interface Target {
-  readonly label: string;
-  readonly buffered: string;
-  readonly direct: string;
-  readonly directFlags: number;
-  /** Offset of the model's byte 0 in the target. */
-  readonly base: number;
-  readonly span: number;
-  readonly model: Model;
-  /** The bytes on the device now (what a crash keeps). */
-  readonly ondisk: () => Uint8Array;
 }
 
 function* runOps(
