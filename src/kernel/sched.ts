@@ -13,8 +13,8 @@
  *       schedule();  // sleeps forever
  */
 import { current as cur } from './current.js';
-import type { Kernel } from './kernel.js';
-import { atomic, type KernelCode, OP, OpIter, smp_store_mb, WRITE_ONCE } from './ops.js';
+import type { Kernel, TimerHandle } from './kernel.js';
+import { atomic, type KernelCode, OP, type Op, OpIter, smp_store_mb, WRITE_ONCE } from './ops.js';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Task } from './task.js';
 
 /** Sleeps without a time limit. */
@@ -83,20 +83,53 @@ export function wake_up_process(p: Task): KernelCode<number> {
  * `schedule_timeout(ns)`: sleeps (in the state the caller set) until woken or `ns` pass;
  * returns the time left (0 when it timed out). The caller sets the state first, as in the kernel.
  */
-export function* schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
-  if (ns === MAX_SCHEDULE_TIMEOUT) {
-    yield* schedule(on);
-    return MAX_SCHEDULE_TIMEOUT;
-  }
-  if (!Number.isInteger(ns) || ns < 0)
+export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
+  if (ns !== MAX_SCHEDULE_TIMEOUT && (!Number.isInteger(ns) || ns < 0)) {
     throw new Error(`schedule_timeout(${ns}): timeout must be a non-negative integer (ns)`);
-  const k = kernel();
-  const t = current();
-  const expire = k.now + ns;
-  const timer = k.wake_after(ns, t);
-  yield { code: OP.SCHEDULE, on };
-  timer.cancel();
-  return Math.max(0, expire - k.now);
+  }
+  return new ScheduleTimeout(ns, on);
+}
+
+/**
+ * schedule_timeout as a two-state iterator (it is on every timed sleep's path): arm the timer
+ * and yield schedule(); when resumed, cancel the timer and return the time left.
+ */
+class ScheduleTimeout implements Generator<Op, number, unknown> {
+  private readonly ns: number;
+  private readonly op: Op;
+  private timer: TimerHandle | null = null;
+  private expire = 0;
+  private state = 0;
+  constructor(ns: number, on: string) {
+    this.ns = ns;
+    this.op = { code: OP.SCHEDULE, on };
+  }
+  next(): IteratorResult<Op, number> {
+    if (this.state === 0) {
+      this.state = 1;
+      if (this.ns !== MAX_SCHEDULE_TIMEOUT) {
+        const k = kernel();
+        this.expire = k.now + this.ns;
+        this.timer = k.wake_after(this.ns, current());
+      }
+      return { value: this.op, done: false };
+    }
+    this.state = 2;
+    if (this.timer === null) return { value: MAX_SCHEDULE_TIMEOUT, done: true };
+    this.timer.cancel();
+    return { value: Math.max(0, this.expire - kernel().now), done: true };
+  }
+  return(v: number): IteratorResult<Op, number> {
+    this.state = 2;
+    return { value: v, done: true };
+  }
+  throw(e: unknown): IteratorResult<Op, number> {
+    this.state = 2;
+    throw e;
+  }
+  [Symbol.iterator](): Generator<Op, number, unknown> {
+    return this;
+  }
 }
 
 /** Sleeps uninterruptibly for `ns`. */
