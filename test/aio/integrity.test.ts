@@ -32,7 +32,15 @@ import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, type Process } from '../../src/kernel/process.js';
 import { create_process, syscall } from '../../src/kernel/syscalls.js';
-import { Model, same, smallMachine, type Target } from '../devices/small-machine.js';
+import {
+  fileTarget,
+  Model,
+  REGION_OFF,
+  regionTarget,
+  same,
+  smallMachine,
+  type Target,
+} from '../devices/small-machine.js';
 import { type AioReq, aio_batch, aio_user, fill } from './helpers.js';
 
 type ReqT = 'read' | 'write' | 'dsync' | 'dread' | 'dwrite' | 'fsync' | 'fdsync';
@@ -49,7 +57,6 @@ type Op =
   | { readonly t: 'fsync' | 'misaligned' };
 
 const FILE_SPAN = 24 * 1024;
-const REGION_OFF = 512 * 1024;
 const REGION_LEN = 48 * 1024;
 const SLOT = 16 * 1024;
 
@@ -326,41 +333,8 @@ function runOnce(r: Run): string[] {
   const { k, s } = smallMachine(r.seed, r.timed, r.memoryModel, 16 * 1024);
   aio_init(k, { ringNr: 8, aioMaxSize: 8 * 1024 });
   const errs: string[] = [];
-  const disk = s.disks[0]!;
-  create_process(k, 'A', (p) =>
-    runOps(
-      p,
-      {
-        label: 'A(file)',
-        buffered: '/mnt/f',
-        direct: '/mnt/f',
-        directFlags: O_DIRECT,
-        base: 0,
-        span: FILE_SPAN,
-        model: new Model(0, false),
-        ondisk: () => fs_read_ondisk(s.fs!, 'f'),
-      },
-      r.a,
-      errs,
-    ),
-  );
-  create_process(k, 'B', (p) =>
-    runOps(
-      p,
-      {
-        label: 'B(raw+bdev)',
-        buffered: '/dev/sda',
-        direct: '/dev/raw1',
-        directFlags: 0,
-        base: REGION_OFF,
-        span: REGION_LEN,
-        model: new Model(REGION_LEN, true),
-        ondisk: () => disk.peek(REGION_OFF, REGION_LEN),
-      },
-      r.b,
-      errs,
-    ),
-  );
+  create_process(k, 'A', (p) => runOps(p, fileTarget(s, FILE_SPAN), r.a, errs));
+  create_process(k, 'B', (p) => runOps(p, regionTarget(s, REGION_LEN), r.b, errs));
   const res = k.run({ maxSteps: 4_000_000 });
   if (res.status !== 'done')
     errs.push(`run ended ${res.status}: ${res.violations.map((v) => v.message).join('; ')}`);

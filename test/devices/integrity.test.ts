@@ -18,7 +18,15 @@ import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, O_SYNC, type Process } from '../../src/kernel/process.js';
 import { create_process, SEEK_SET, syscall } from '../../src/kernel/syscalls.js';
-import { Model, same, smallMachine, type Target } from './small-machine.js';
+import {
+  fileTarget,
+  Model,
+  REGION_OFF,
+  regionTarget,
+  same,
+  smallMachine,
+  type Target,
+} from './small-machine.js';
 
 type Op =
   | { t: 'pwrite' | 'write' | 'dwrite'; pos: number; len: number; seed: number }
@@ -28,7 +36,6 @@ type Op =
   | { t: 'badfd' | 'fault' | 'misaligned' };
 
 const FILE_SPAN = 24 * 1024;
-const REGION_OFF = 512 * 1024;
 const REGION_LEN = 64 * 1024;
 
 function opArb(span: number, truncate: boolean): fc.Arbitrary<Op> {
@@ -174,45 +181,10 @@ interface Run {
 function runOnce(r: Run): { errs: string[]; status: string; steps: number } {
   const { k, s } = smallMachine(r.seed, r.timed, r.memoryModel, 64 * 1024);
   const errs: string[] = [];
-  const fileModel = new Model(0, false);
-  const regionModel = new Model(REGION_LEN, true);
-  const disk = s.disks[0]!;
-  create_process(k, 'A', (p) =>
-    runOps(
-      p,
-      {
-        label: 'A(file)',
-        buffered: '/mnt/f',
-        direct: '/mnt/f',
-        directFlags: O_DIRECT,
-        base: 0,
-        span: FILE_SPAN,
-        model: fileModel,
-        ondisk: () => fs_read_ondisk(s.fs!, 'f'),
-      },
-      r.a,
-      errs,
-      r.sync,
-    ),
-  );
-  create_process(k, 'B', (p) =>
-    runOps(
-      p,
-      {
-        label: 'B(raw+bdev)',
-        buffered: '/dev/sda',
-        direct: '/dev/raw1',
-        directFlags: 0,
-        base: REGION_OFF,
-        span: REGION_LEN,
-        model: regionModel,
-        ondisk: () => disk.peek(REGION_OFF, REGION_LEN),
-      },
-      r.b,
-      errs,
-      0,
-    ),
-  );
+  const fileA = fileTarget(s, FILE_SPAN);
+  const regionB = regionTarget(s, REGION_LEN);
+  create_process(k, 'A', (p) => runOps(p, fileA, r.a, errs, r.sync));
+  create_process(k, 'B', (p) => runOps(p, regionB, r.b, errs, 0));
   const res = k.run({ maxSteps: 3_000_000 });
   if (res.status !== 'done')
     errs.push(`run ended ${res.status}: ${res.violations.map((v) => v.message).join('; ')}`);

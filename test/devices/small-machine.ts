@@ -4,9 +4,11 @@
  * throttling and background writeback all happen within a few operations.
  */
 import { type DiskSet, setup_disks } from '../../src/devices/setup.js';
+import { fs_read_ondisk } from '../../src/devices/simplefs.js';
 import { seeded } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { MemoryModel } from '../../src/kernel/memory.js';
+import { O_DIRECT } from '../../src/kernel/process.js';
 
 /** A kernel and its disks for one property run. */
 export function smallMachine(
@@ -95,4 +97,36 @@ export interface Target {
   readonly model: Model;
   /** The bytes on the device now (what a crash keeps). */
   readonly ondisk: () => Uint8Array;
+}
+
+/** Where the region of raw/block-device IO starts on the disk. */
+export const REGION_OFF = 512 * 1024;
+
+/** Process A's target: the file `/mnt/f` (buffered, and O_DIRECT), `span` bytes of it. */
+export function fileTarget(s: DiskSet, span: number): Target {
+  return {
+    label: 'A(file)',
+    buffered: '/mnt/f',
+    direct: '/mnt/f',
+    directFlags: O_DIRECT,
+    base: 0,
+    span,
+    model: new Model(0, false),
+    ondisk: () => fs_read_ondisk(s.fs!, 'f'),
+  };
+}
+
+/** Process B's target: `len` bytes of the disk at REGION_OFF, through /dev/sda and /dev/raw1. */
+export function regionTarget(s: DiskSet, len: number): Target {
+  const disk = s.disks[0]!;
+  return {
+    label: 'B(raw+bdev)',
+    buffered: '/dev/sda',
+    direct: '/dev/raw1',
+    directFlags: 0,
+    base: REGION_OFF,
+    span: len,
+    model: new Model(len, true),
+    ondisk: () => disk.peek(REGION_OFF, len),
+  };
 }
