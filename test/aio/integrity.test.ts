@@ -26,21 +26,12 @@ import { IOCB_CMD_FDSYNC, IOCB_CMD_FSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE } from
 import { timespec } from '../../src/aio/libaio.js';
 import { aio_stats } from '../../src/aio/stats.js';
 import { aio_init } from '../../src/aio/syscalls.js';
-import { fs_read_ondisk } from '../../src/devices/simplefs.js';
 import { EINVAL } from '../../src/kernel/errno.js';
 import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
-import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, type Process } from '../../src/kernel/process.js';
+import { O_CREAT, O_DSYNC, O_RDWR, type Process } from '../../src/kernel/process.js';
 import { create_process, syscall } from '../../src/kernel/syscalls.js';
-import {
-  fileTarget,
-  Model,
-  REGION_OFF,
-  regionTarget,
-  same,
-  smallMachine,
-  type Target,
-} from '../devices/small-machine.js';
+import { fileTarget, regionTarget, same, smallMachine, type Target } from '../devices/small-machine.js';
 import { type AioReq, aio_batch, aio_user, fill } from './helpers.js';
 
 type ReqT = 'read' | 'write' | 'dsync' | 'dread' | 'dwrite' | 'fsync' | 'fdsync';

@@ -12,21 +12,12 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { fs_read_ondisk } from '../../src/devices/simplefs.js';
 import { EBADF, EFAULT, EINVAL } from '../../src/kernel/errno.js';
 import type { MemoryModel } from '../../src/kernel/memory.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
-import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, O_SYNC, type Process } from '../../src/kernel/process.js';
+import { O_CREAT, O_DSYNC, O_RDWR, O_SYNC, type Process } from '../../src/kernel/process.js';
 import { create_process, SEEK_SET, syscall } from '../../src/kernel/syscalls.js';
-import {
-  fileTarget,
-  Model,
-  REGION_OFF,
-  regionTarget,
-  same,
-  smallMachine,
-  type Target,
-} from './small-machine.js';
+import { fileTarget, regionTarget, same, smallMachine, type Target } from './small-machine.js';
 
 type Op =
   | { t: 'pwrite' | 'write' | 'dwrite'; pos: number; len: number; seed: number }
