@@ -2,11 +2,17 @@
  * Benchmark group `kernel`: the `des` group's three models as kernel tasks on 2 CPUs of the
  * simulated kernel (timed, tracing off, lock validator off).
  *
+ * One model time unit is `UNIT_NS` = 1 ms of simulated time. The kernel's clock counts whole
+ * nanoseconds; at 1 unit = 1 µs, rounding Exp(1) sleeps to whole ns made most wake-ups tie with
+ * another (1000 sleepers wake about once per ns), ties the float-time reference model never has
+ * and that the kernel would hand to the Chooser as races. At 1 ms they are rare, and the model is
+ * the same model.
+ *
  * - `timeouts`: 1000 tasks, each `set_current_state(TASK_INTERRUPTIBLE)` +
- *   `schedule_timeout(Exp(mean 1 µs))` until 2 ms of simulated time (about 2M timeouts).
+ *   `schedule_timeout(Exp(mean 1 unit))` until time 2000 units (about 2M timeouts).
  * - `resource`: M/M/4 with a semaphore of count 4 as the resource: Poisson arrivals at rate 3.2
- *   per µs, Exp(1 µs) service, 500,000 customers, each a task that `down()`s, holds for its
- *   service time (`schedule_timeout`), and `up()`s. Also `meanWaitUs` (Erlang C: 0.7455).
+ *   per unit, Exp(1 unit) service, 500,000 customers, each a task that `down()`s, holds for its
+ *   service time (`schedule_timeout`), and `up()`s. Also `meanWait` in units (Erlang C: 0.7455).
  * - `pingpong`: two tasks handing control to each other 1,000,000 times with
  *   `wake_up_process` + `schedule()`. Also `nsPerHandoff`.
  */
@@ -30,6 +36,9 @@ import { erlangCWait } from './des.js';
 import type { BenchGroup, BenchModelResult, BenchOptions } from './types.js';
 import { measure, result } from './types.js';
 
+/** One model time unit, in simulated ns (1 ms). */
+const UNIT_NS = 1_000_000;
+
 const CONFIG = { cpus: 2, timed: true, trace: false, lockdep: false, memoryModel: 'sc' as const };
 
 interface TimeoutsState {
@@ -42,7 +51,7 @@ function* sleeper(k: Kernel, st: TimeoutsState): KernelCode<void> {
   const rng = st.rng;
   while (k.now < st.until) {
     yield* set_current_state(TASK_INTERRUPTIBLE);
-    yield* schedule_timeout(Math.max(1, Math.round(rng.exp(1000))));
+    yield* schedule_timeout(Math.max(1, Math.round(rng.exp(UNIT_NS))));
     st.count++;
   }
 }
@@ -66,7 +75,7 @@ function* customer(k: Kernel, st: MmcState): KernelCode<void> {
   yield* down(st.sem);
   st.waitSum += k.now - arrived;
   yield* set_current_state(TASK_UNINTERRUPTIBLE);
-  yield* schedule_timeout(Math.max(1, Math.round(st.rng.exp(1000))));
+  yield* schedule_timeout(Math.max(1, Math.round(st.rng.exp(UNIT_NS))));
   yield* up(st.sem);
   st.served++;
 }
@@ -74,7 +83,7 @@ function* customer(k: Kernel, st: MmcState): KernelCode<void> {
 function* source(k: Kernel, st: MmcState, customers: number): KernelCode<void> {
   for (let i = 0; i < customers; i++) {
     yield* set_current_state(TASK_UNINTERRUPTIBLE);
-    yield* schedule_timeout(Math.max(1, Math.round(st.rng.exp(1000 / 3.2))));
+    yield* schedule_timeout(Math.max(1, Math.round(st.rng.exp(UNIT_NS / 3.2))));
     k.spawn('c', () => customer(k, st));
   }
 }
@@ -114,11 +123,11 @@ function buildPing(rounds: number): { k: Kernel; st: PingState } {
 }
 
 function timeouts(o: BenchOptions): BenchModelResult {
-  const until = o.quick ? 200_000 : 2_000_000;
+  const until = (o.quick ? 200 : 2000) * UNIT_NS;
   const { runSec, workload } = measure(
     () => buildTimeouts(1000, until),
     (w) => {
-      w.k.run({ until: until + 10_000 });
+      w.k.run({ until: until + 10 * UNIT_NS });
     },
   );
   return result(runSec, workload.st.count, 'timeout', { steps: workload.k.steps });
@@ -134,7 +143,7 @@ function resource(o: BenchOptions): BenchModelResult {
   );
   const st = workload.st;
   return result(runSec, st.served, 'customer', {
-    meanWaitUs: st.waitSum / Math.max(1, st.served) / 1000,
+    meanWait: st.waitSum / Math.max(1, st.served) / UNIT_NS,
     erlangC: erlangCWait(3.2, 1, 4),
   });
 }

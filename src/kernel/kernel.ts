@@ -178,6 +178,9 @@ class StopRun {
 
 export class Kernel {
   readonly config: KernelConfig;
+  /** `config.timed` and `config.memoryModel === 'sc'`, read on every step. */
+  private readonly timed: boolean;
+  private readonly sc: boolean;
   /** Simulated time, integer nanoseconds. */
   now = 0;
   /** Steps executed. */
@@ -250,6 +253,8 @@ export class Kernel {
     }
     if (c.irqAffinity >= c.cpus) throw new Error(`KernelConfig.irqAffinity ${c.irqAffinity} is not a CPU`);
     this.config = Object.isFrozen(c) ? c : Object.freeze(c);
+    this.timed = c.timed;
+    this.sc = c.memoryModel === 'sc';
     this.tracing = c.trace;
     this.chooser = new RecordingChooser(chooser);
     this.cpus = Array.from({ length: c.cpus }, (_, i) => new Cpu(i));
@@ -432,8 +437,9 @@ export class Kernel {
       for (const other of this.cpus) {
         if (other === cpu) continue;
         const q = other.runqueue;
-        const i = q.findIndex((t) => t.pinned < 0);
-        if (i >= 0) {
+        let i = 0;
+        while (i < q.length && q[i]!.pinned >= 0) i++;
+        if (i < q.length) {
           next = q.splice(i, 1)[0]!;
           if (this.tracing) this.emit('sched.migrate', { task: next.id, from: other.id, to: cpu.id });
           break;
@@ -460,7 +466,7 @@ export class Kernel {
     cur.cpu = cpu;
     if (this.tracing) this.emit('sched.switch', { prev, next: next.id, prevState });
     cur.cpu = save;
-    if (this.config.timed && this.config.switchNs > 0) {
+    if (this.timed && this.config.switchNs > 0) {
       this.startCost(cpu, this.config.switchNs);
       return null;
     }
@@ -510,7 +516,7 @@ export class Kernel {
     if (c === undefined) throw new Error(`raise_irq('${name}'): CPU ${target} does not exist`);
     c.pendingIrqs.push({ name, handler });
     if (this.tracing) this.emit('irq.raise', { irq: name, target });
-    if (this.config.timed) this.maybeTakeIrq(c);
+    if (this.timed) this.maybeTakeIrq(c);
   }
 
   private maybeTakeIrq(c: Cpu): void {
@@ -582,14 +588,14 @@ export class Kernel {
             const ns = op.ns;
             if (ctx.kind === 'task') (ctx as Task).cpuNs += ns;
             cpu.busyNs += ns;
-            if (this.config.timed && ns > 0) {
+            if (this.timed && ns > 0) {
               this.startCost(cpu, ns);
               return;
             }
             continue;
           }
           case OP.STORE:
-            if (this.config.memoryModel === 'sc') break;
+            if (this.sc) break;
             if (op.how === 'smp_store_mb') {
               // smp_store_mb: the store enters the buffer, then a full barrier waits for it.
               this.bufferStore(cpu, op.cell, op.value, false, 'WRITE_ONCE');
@@ -604,7 +610,7 @@ export class Kernel {
             if (this.fenceLocal(cpu, op.kind)) continue;
             break;
           case OP.UNLOCK:
-            if (this.config.memoryModel === 'sc') break;
+            if (this.sc) break;
             this.unlock(ctx, cpu, op.lock, op.flavour);
             continue;
           case OP.IRQ:
@@ -643,7 +649,7 @@ export class Kernel {
           }
           this.steps++;
           this.lastCpu = cpu.id;
-          value = this.execOp(ctx, cpu, op);
+          value = this.execOpHere(ctx, cpu, op);
           if (this.stopStatus !== null) {
             ctx.pending = null;
             return;
@@ -701,7 +707,7 @@ export class Kernel {
         this.refill(cpu);
         return;
       }
-      if (this.config.timed) this.maybeTakeIrq(cpu);
+      if (this.timed) this.maybeTakeIrq(cpu);
       if (cpu.top() !== below || cpu.busy) return;
       if (below.suspendedCost > 0) {
         const ns = below.suspendedCost;
@@ -880,7 +886,7 @@ export class Kernel {
     const i = ctx.held.lastIndexOf(lock);
     ctx.held.splice(i, 1);
     lock.owner = null;
-    if (this.config.memoryModel === 'sc') {
+    if (this.sc) {
       this.mem.commit(cpu.id, lock.cell, 0);
       if (this.tracing)
         this.emit('mem.store', { cell: lock.cell.name, value: 0, buffered: false, op: 'spin_unlock' });
@@ -1100,75 +1106,80 @@ export class Kernel {
     const saveTask = cur.task;
     cur.cpu = cpu;
     cur.task = cpu.task;
-    let value: unknown;
     try {
-      switch (op.code) {
-        case OP.LOAD:
-          value = this.load(cpu, op.cell, op.how);
-          break;
-        case OP.STORE:
-          this.mem.commit(cpu.id, op.cell, op.value);
-          if (op.how === 'smp_store_mb') {
-            if (this.tracing)
-              this.emit('mem.store', {
-                cell: op.cell.name,
-                value: op.value,
-                buffered: false,
-                op: 'WRITE_ONCE',
-              });
-            this.fenceLocal(cpu, 'smp_mb');
-          } else {
-            if (this.tracing)
-              this.emit('mem.store', { cell: op.cell.name, value: op.value, buffered: false, op: op.how });
-          }
-          break;
-        case OP.RMW: {
-          const old = op.cell.value;
-          const nv = op.fn(old);
-          if (nv !== old || op.name !== 'cmpxchg') this.mem.commit(cpu.id, op.cell, nv);
-          if (this.config.memoryModel === 'invq') {
-            op.cell.seen[cpu.id] = op.cell.hist.length - 1;
-            if (op.ordered) this.mem.flush(cpu.id);
-          }
-          if (this.tracing) this.emit('mem.rmw', { cell: op.cell.name, old, value: nv, op: op.name });
-          value = op.ret === 'old' ? old : nv;
-          break;
-        }
-        case OP.FENCE:
-          this.fenceLocal(cpu, op.kind);
-          break;
-        case OP.LOCK:
-          this.acquire(ctx, cpu, op.lock, op.flavour);
-          break;
-        case OP.TRYLOCK:
-          if (op.lock.cell.value === 0) {
-            this.acquire(ctx, cpu, op.lock, 'spin_trylock');
-            value = 1;
-          } else {
-            if (this.tracing)
-              this.emit('mem.rmw', { cell: op.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
-            value = 0;
-          }
-          break;
-        case OP.UNLOCK:
-          this.unlock(ctx, cpu, op.lock, op.flavour);
-          break;
-        case OP.WAKE:
-          value = this.try_to_wake_up(op.task, op.mask);
-          break;
-        case OP.ATOMIC:
-          try {
-            value = op.fn();
-          } catch (e) {
-            throw this.wrapError(ctx, e);
-          }
-          break;
-        default:
-          throw new Error(`operation ${op.code} cannot be pending`);
-      }
+      return this.execOpHere(ctx, cpu, op);
     } finally {
       cur.cpu = save;
       cur.task = saveTask;
+    }
+  }
+
+  /** execOp, with `cur` already describing `cpu` (inside `advance`). */
+  private execOpHere(ctx: Context, cpu: Cpu, op: Op): unknown {
+    let value: unknown;
+    switch (op.code) {
+      case OP.LOAD:
+        value = this.load(cpu, op.cell, op.how);
+        break;
+      case OP.STORE:
+        this.mem.commit(cpu.id, op.cell, op.value);
+        if (op.how === 'smp_store_mb') {
+          if (this.tracing)
+            this.emit('mem.store', {
+              cell: op.cell.name,
+              value: op.value,
+              buffered: false,
+              op: 'WRITE_ONCE',
+            });
+          this.fenceLocal(cpu, 'smp_mb');
+        } else {
+          if (this.tracing)
+            this.emit('mem.store', { cell: op.cell.name, value: op.value, buffered: false, op: op.how });
+        }
+        break;
+      case OP.RMW: {
+        const old = op.cell.value;
+        const nv = op.fn(old);
+        if (nv !== old || op.name !== 'cmpxchg') this.mem.commit(cpu.id, op.cell, nv);
+        if (this.config.memoryModel === 'invq') {
+          op.cell.seen[cpu.id] = op.cell.hist.length - 1;
+          if (op.ordered) this.mem.flush(cpu.id);
+        }
+        if (this.tracing) this.emit('mem.rmw', { cell: op.cell.name, old, value: nv, op: op.name });
+        value = op.ret === 'old' ? old : nv;
+        break;
+      }
+      case OP.FENCE:
+        this.fenceLocal(cpu, op.kind);
+        break;
+      case OP.LOCK:
+        this.acquire(ctx, cpu, op.lock, op.flavour);
+        break;
+      case OP.TRYLOCK:
+        if (op.lock.cell.value === 0) {
+          this.acquire(ctx, cpu, op.lock, 'spin_trylock');
+          value = 1;
+        } else {
+          if (this.tracing)
+            this.emit('mem.rmw', { cell: op.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
+          value = 0;
+        }
+        break;
+      case OP.UNLOCK:
+        this.unlock(ctx, cpu, op.lock, op.flavour);
+        break;
+      case OP.WAKE:
+        value = this.try_to_wake_up(op.task, op.mask);
+        break;
+      case OP.ATOMIC:
+        try {
+          value = op.fn();
+        } catch (e) {
+          throw this.wrapError(ctx, e);
+        }
+        break;
+      default:
+        throw new Error(`operation ${op.code} cannot be pending`);
     }
     return value;
   }
@@ -1181,6 +1192,7 @@ export class Kernel {
     if (this.steps >= this.maxStepsRun) return false;
     if (cpu.pendingIrqs.length > 0) return false;
     if (this.heap.size > 0 && this.heap.peekTime() <= this.now) return false;
+    if (this.cpus.length === 1) return true;
     const stealable = cpu.runqueue.length > 0;
     for (const other of this.cpus) {
       if (other === cpu || other.busy) continue;
@@ -1198,17 +1210,27 @@ export class Kernel {
   private collect(): boolean {
     const infos = this.infos;
     let n = 0;
-    const timed = this.config.timed;
+    const timed = this.timed;
     let continues = false;
     const cpus = this.cpus;
     const ncpu = cpus.length;
     const start = Math.max(this.lastCpu, 0);
     // CPU operations, starting with the CPU that ran last (index 0 = no preemption).
+    let stealable = -1; // unknown yet
     for (let k = 0; k < ncpu; k++) {
       const cpu = cpus[(start + k) % ncpu]!;
       if (cpu.busy) continue;
       if (timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
-      if (cpu.stack.length === 0 && (cpu.runqueue.length > 0 || this.anyStealable())) this.refill(cpu);
+      if (cpu.stack.length === 0) {
+        if (cpu.runqueue.length > 0) this.refill(cpu);
+        else {
+          if (stealable < 0) stealable = this.anyStealable() ? 1 : 0;
+          if (stealable === 1) {
+            this.refill(cpu);
+            stealable = -1; // the steal may have taken the last one
+          }
+        }
+      }
       const ctx = cpu.top();
       if (ctx === null || ctx.pending === null || cpu.busy) continue;
       if (!this.enabled(ctx, cpu)) continue;
@@ -1309,7 +1331,11 @@ export class Kernel {
   }
 
   private anyStealable(): boolean {
-    for (const c of this.cpus) for (const t of c.runqueue) if (t.pinned < 0) return true;
+    const cpus = this.cpus;
+    for (let i = 0; i < cpus.length; i++) {
+      const q = cpus[i]!.runqueue;
+      for (let j = 0; j < q.length; j++) if (q[j]!.pinned < 0) return true;
+    }
     return false;
   }
 
@@ -1321,7 +1347,25 @@ export class Kernel {
   private fireNext(): void {
     this.skipCancelled();
     const t = this.heap.peekTime();
-    const ev = this.heap.pop();
+    this.fire(this.heap.pop(), t);
+  }
+
+  /**
+   * Fires every event due now, in heap order, until a violation stops the run (timed runs).
+   * Cancelled events are dropped as they come up.
+   */
+  private fireDue(): void {
+    const heap = this.heap;
+    while (heap.size > 0 && this.stopStatus === null) {
+      const t = heap.peekTime();
+      if (t > this.now) return;
+      const ev = heap.pop();
+      if (!ev.cancelled) this.fire(ev, t);
+    }
+  }
+
+  /** Fires `ev`, popped from the heap at time `t`. */
+  private fire(ev: Timed, t: number): void {
     if (t > this.now) this.now = t;
     if (!ev.background) this.fgEvents--;
     ev.cancelled = true;
@@ -1332,7 +1376,7 @@ export class Kernel {
       const top = cpu.top();
       if (top === null) return;
       top.needsResume = true;
-      if (this.config.timed) this.maybeTakeIrq(cpu);
+      if (this.timed) this.maybeTakeIrq(cpu);
       if (cpu.top() === top && !cpu.busy) this.advance(top, undefined);
       return;
     }
@@ -1356,27 +1400,21 @@ export class Kernel {
   run(opts: RunOptions = {}): RunResult {
     const until = opts.until ?? Number.POSITIVE_INFINITY;
     const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
-    const timed = this.config.timed;
+    const timed = this.timed;
     const checks = this.stepChecks;
     const observe = this.chooser.inner.observe !== undefined;
     // Describing the enabled actions is only worth it for strategies that look at them.
     const needPoint = this.chooser.inner.needsPoint !== false;
     this.maxStepsRun = maxSteps;
     this.fastForward =
-      this.config.fastForward && timed && this.config.memoryModel === 'sc' && !observe && checks.length === 0;
+      this.config.fastForward && timed && this.sc && !observe && checks.length === 0;
     let status: RunStatus = 'done';
     try {
       for (;;) {
         if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         if (timed) {
-          // Fire every event that is due (skipping cancelled ones first: a cancelled event
-          // that was due must not let fireNext() pop a live one from the future).
-          this.skipCancelled();
-          while (this.heap.size > 0 && this.heap.peekTime() <= this.now) {
-            this.fireNext();
-            if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
-            this.skipCancelled();
-          }
+          this.fireDue();
+          if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         }
         if (this.finished()) break;
         const continues = this.collect();

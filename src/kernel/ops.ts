@@ -147,11 +147,23 @@ export type Op =
 // delegation frame on every resume), a primitive returns an `OpIter`: a two-state iterator
 // that `yield*` drives exactly like a one-yield generator, for about half the cost.
 
-/** A one-operation piece of kernel code: yields `op`, then returns `post(result)`. */
+/**
+ * A one-operation piece of kernel code: yields `op`, then returns `post(result)`.
+ *
+ * It is also its own iterator result: `next()` returns the iterator itself, whose `value` and
+ * `done` say what a fresh `{ value, done }` object would. `yield*` reads a result at once (and
+ * hands a not-done one on unchanged to whoever resumes the generator), so nothing keeps a result
+ * across the next call: one object per primitive call instead of three.
+ */
 export class OpIter<T> implements Generator<Op, T, unknown> {
-  private readonly op: Op;
+  /** The operation (hot primitives re-arm an iterator with new operands: see `rearm`). */
+  readonly op: Op;
   private readonly post: ((v: unknown) => T) | null;
   private state = 0;
+  /** The current result's value: the op, then the returned value. */
+  value: unknown = undefined;
+  /** The current result's `done`. */
+  done = false;
   constructor(op: Op, post: ((v: unknown) => T) | null = null) {
     this.op = op;
     this.post = post;
@@ -159,10 +171,25 @@ export class OpIter<T> implements Generator<Op, T, unknown> {
   next(v?: unknown): IteratorResult<Op, T> {
     if (this.state === 0) {
       this.state = 1;
-      return { value: this.op, done: false };
+      this.value = this.op;
+      return this as unknown as IteratorResult<Op, T>;
     }
     this.state = 2;
-    return { value: (this.post === null ? v : this.post(v)) as T, done: true };
+    this.done = true;
+    this.value = this.post === null ? v : this.post(v);
+    return this as unknown as IteratorResult<Op, T>;
+  }
+  /**
+   * Makes a finished iterator new again, for a context's cache of a hot primitive; false (and
+   * nothing changed) while it is unused or half-way, so that an iterator created and not yet
+   * driven is never taken over.
+   */
+  rearm(): boolean {
+    if (this.state !== 2) return false;
+    this.state = 0;
+    this.done = false;
+    this.value = undefined;
+    return true;
   }
   return(v: T): IteratorResult<Op, T> {
     this.state = 2;

@@ -14,7 +14,17 @@
  */
 import { current as cur } from './current.js';
 import type { Kernel, TimerHandle } from './kernel.js';
-import { atomic, type KernelCode, OP, type Op, OpIter, smp_store_mb, WRITE_ONCE } from './ops.js';
+import {
+  atomic,
+  type KernelCode,
+  OP,
+  type Op,
+  OpIter,
+  type ScheduleOp,
+  smp_store_mb,
+  type WakeOp,
+  WRITE_ONCE,
+} from './ops.js';
 import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Task } from './task.js';
 
 /** Sleeps without a time limit. */
@@ -50,9 +60,24 @@ export function in_interrupt(): boolean {
   return cur.ctx !== null && cur.ctx.kind === 'irq';
 }
 
+// Slots of `Context.hot`: these primitives run on every sleep and wake-up, so each context keeps
+// one iterator per primitive and re-arms it (OpIter.rearm) instead of allocating an operation
+// and an iterator per call. Slots 0-3 are set_current_state(0..3).
+const HOT_SCHEDULE = 4;
+const HOT_WAKE = 5;
+const HOT_TIMEOUT = 6;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** `set_current_state(s)`: the state store followed by a full barrier (smp_store_mb). */
 export function set_current_state(state: number): KernelCode<void> {
-  return smp_store_mb(current().state, state);
+  const t = current();
+  if (state < 0 || state > 3) return smp_store_mb(t.state, state);
+  const it = t.hot[state] as OpIter<void> | undefined;
+  if (it !== undefined && it.rearm()) return it;
+  const fresh = smp_store_mb(t.state, state) as OpIter<void>;
+  t.hot[state] = fresh;
+  return fresh;
 }
 
 /** `__set_current_state(s)`: the state store alone (no barrier). */
@@ -66,12 +91,32 @@ export function __set_current_state(state: number): KernelCode<void> {
  * runnable task on this CPU run first. `on` names what it waits on, for hang reports.
  */
 export function schedule(on = ''): KernelCode<void> {
-  return new OpIter<void>({ code: OP.SCHEDULE, on });
+  const ctx = cur.ctx;
+  if (ctx === null) return new OpIter<void>({ code: OP.SCHEDULE, on });
+  const it = ctx.hot[HOT_SCHEDULE] as OpIter<void> | undefined;
+  if (it !== undefined && it.rearm()) {
+    (it.op as Mutable<ScheduleOp>).on = on;
+    return it;
+  }
+  const fresh = new OpIter<void>({ code: OP.SCHEDULE, on });
+  ctx.hot[HOT_SCHEDULE] = fresh;
+  return fresh;
 }
 
 /** `try_to_wake_up(p, state)`: 1 if `p` was in one of `mask`'s states and is now runnable. */
 export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
-  return new OpIter<number>({ code: OP.WAKE, task: p, mask });
+  const ctx = cur.ctx;
+  if (ctx === null) return new OpIter<number>({ code: OP.WAKE, task: p, mask });
+  const it = ctx.hot[HOT_WAKE] as OpIter<number> | undefined;
+  if (it !== undefined && it.rearm()) {
+    const op = it.op as Mutable<WakeOp>;
+    op.task = p;
+    op.mask = mask;
+    return it;
+  }
+  const fresh = new OpIter<number>({ code: OP.WAKE, task: p, mask });
+  ctx.hot[HOT_WAKE] = fresh;
+  return fresh;
 }
 
 /** `wake_up_process(p)`. */
@@ -87,22 +132,43 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
   if (ns !== MAX_SCHEDULE_TIMEOUT && (!Number.isInteger(ns) || ns < 0)) {
     throw new Error(`schedule_timeout(${ns}): timeout must be a non-negative integer (ns)`);
   }
-  return new ScheduleTimeout(ns, on);
+  const ctx = cur.ctx;
+  if (ctx === null) return new ScheduleTimeout(ns, on);
+  const it = ctx.hot[HOT_TIMEOUT] as ScheduleTimeout | undefined;
+  if (it !== undefined && it.rearm(ns, on)) return it;
+  const fresh = new ScheduleTimeout(ns, on);
+  ctx.hot[HOT_TIMEOUT] = fresh;
+  return fresh;
 }
 
 /**
  * schedule_timeout as a two-state iterator (it is on every timed sleep's path): arm the timer
- * and yield schedule(); when resumed, cancel the timer and return the time left.
+ * and yield schedule(); when resumed, cancel the timer and return the time left. Like OpIter,
+ * it is its own iterator result, and a context re-arms its finished one for the next call.
  */
 class ScheduleTimeout implements Generator<Op, number, unknown> {
-  private readonly ns: number;
-  private readonly op: Op;
+  private ns: number;
+  private readonly op: Mutable<ScheduleOp>;
   private timer: TimerHandle | null = null;
   private expire = 0;
   private state = 0;
+  value: unknown = undefined;
+  done = false;
   constructor(ns: number, on: string) {
     this.ns = ns;
     this.op = { code: OP.SCHEDULE, on };
+  }
+  /** Ready for another call, if the last one has finished (see OpIter.rearm). */
+  rearm(ns: number, on: string): boolean {
+    if (this.state !== 2) return false;
+    this.state = 0;
+    this.ns = ns;
+    this.op.on = on;
+    this.timer = null;
+    this.expire = 0;
+    this.done = false;
+    this.value = undefined;
+    return true;
   }
   next(): IteratorResult<Op, number> {
     if (this.state === 0) {
@@ -112,19 +178,34 @@ class ScheduleTimeout implements Generator<Op, number, unknown> {
         this.expire = k.now + this.ns;
         this.timer = k.wake_after(this.ns, current());
       }
-      return { value: this.op, done: false };
+      this.value = this.op;
+      return this as unknown as IteratorResult<Op, number>;
     }
     this.state = 2;
-    if (this.timer === null) return { value: MAX_SCHEDULE_TIMEOUT, done: true };
-    this.timer.cancel();
-    return { value: Math.max(0, this.expire - kernel().now), done: true };
+    this.done = true;
+    if (this.timer === null) {
+      this.value = MAX_SCHEDULE_TIMEOUT;
+    } else {
+      this.timer.cancel();
+      this.timer = null;
+      this.value = Math.max(0, this.expire - kernel().now);
+    }
+    return this as unknown as IteratorResult<Op, number>;
   }
   return(v: number): IteratorResult<Op, number> {
     this.state = 2;
+    if (this.timer !== null) {
+      this.timer.cancel();
+      this.timer = null;
+    }
     return { value: v, done: true };
   }
   throw(e: unknown): IteratorResult<Op, number> {
     this.state = 2;
+    if (this.timer !== null) {
+      this.timer.cancel();
+      this.timer = null;
+    }
     throw e;
   }
   [Symbol.iterator](): Generator<Op, number, unknown> {

@@ -62,6 +62,12 @@ export class Context {
   described = false;
   /** Action record for the Chooser. */
   readonly action: MutableAction;
+  /**
+   * Reusable iterators of the hot scheduler primitives this context calls (`sched.ts`:
+   * set_current_state per state, schedule, wake_up_process, schedule_timeout), taken again
+   * only once their last use has finished.
+   */
+  readonly hot: unknown[] = [];
 
   constructor(id: number, name: string, kind: 'task' | 'irq', gen: KernelCode<unknown>) {
     this.id = id;

@@ -2,11 +2,16 @@
  * Signals (issue 2): a pending signal wakes a TASK_INTERRUPTIBLE sleeper but not an
  * uninterruptible one, stops an interruptible sleep before it starts, and makes
  * `down_interruptible` give up with -EINTR.
+ *
+ * Reused iterators: each context re-arms its own finished iterator of the hot primitives
+ * (set_current_state, schedule, wake_up_process, schedule_timeout); iterators created ahead of
+ * use, and driven in any order, still do what each call asked.
  */
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { EINTR } from '../../src/kernel/errno.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { cpu } from '../../src/kernel/ops.js';
+import { cpu, type KernelCode } from '../../src/kernel/ops.js';
 import {
   current,
   MAX_SCHEDULE_TIMEOUT,
@@ -18,7 +23,9 @@ import {
   TASK_INTERRUPTIBLE,
   TASK_RUNNING,
   TASK_UNINTERRUPTIBLE,
+  wake_up_process,
 } from '../../src/kernel/sched.js';
+import type { Task } from '../../src/kernel/task.js';
 import { down_interruptible, sema_init, up } from '../../src/waitqueue/semaphore.js';
 
 describe('signals', () => {
@@ -148,5 +155,102 @@ describe('signals', () => {
     expect(ret).toBe(0);
     expect(sem.count).toBe(0);
     expect(sem.holders).toEqual(['waiter']);
+  });
+});
+
+describe('reused iterators of the hot primitives', () => {
+  test.prop(
+    [
+      fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 4 }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+    ],
+    { numRuns: 60 },
+  )('wake_up_process iterators made ahead of use wake their own targets, in any order', (batches, rot) => {
+    // One CPU: a woken sleeper runs only when the waker yields, so each batch's outcome is known.
+    const k = new Kernel({ cpus: 1, timed: false });
+    const sleepers: Task[] = [];
+    const woken = [0, 0, 0];
+    for (let i = 0; i < 3; i++) {
+      sleepers.push(
+        k.spawn(
+          `s${i}`,
+          function* () {
+            for (;;) {
+              yield* set_current_state(TASK_INTERRUPTIBLE);
+              yield* schedule(`s${i}`);
+              woken[i]!++;
+            }
+          },
+          { daemon: true },
+        ),
+      );
+    }
+    const got: number[] = [];
+    const want: number[] = [];
+    k.spawn('waker', function* () {
+      for (const batch of batches) {
+        // Let every sleeper go back to sleep, so that each batch starts from all asleep.
+        for (let r = 0; r < 8; r++) yield* schedule('');
+        const its: [number, KernelCode<number>][] = batch.map((t) => [t, wake_up_process(sleepers[t]!)]);
+        const shift = rot[got.length % rot.length]! % its.length;
+        const order = [...its.slice(shift), ...its.slice(0, shift)];
+        const seen = new Set<number>();
+        for (const [t, it] of order) {
+          got.push(yield* it);
+          want.push(seen.has(t) ? 0 : 1);
+          seen.add(t);
+        }
+      }
+      for (let r = 0; r < 8; r++) yield* schedule('');
+    });
+    const r = k.run({ maxSteps: 100_000 });
+    expect(r.status).toBe('done');
+    expect(got).toEqual(want);
+    expect(woken.reduce((a, b) => a + b, 0)).toBe(want.reduce((a, b) => a + b, 0));
+  });
+
+  test.prop([fc.array(fc.integer({ min: 1, max: 5_000 }), { minLength: 1, maxLength: 6 })], { numRuns: 40 })(
+    'schedule_timeout iterators made ahead of use each sleep their own time',
+    (sleeps) => {
+      const k = new Kernel({ cpus: 1, timed: true });
+      const slept: number[] = [];
+      k.spawn('t', function* () {
+        const its = sleeps.map((ns) => schedule_timeout(ns));
+        for (const it of its) {
+          const t0 = k.now;
+          yield* set_current_state(TASK_UNINTERRUPTIBLE);
+          const left = yield* it;
+          expect(left).toBe(0);
+          slept.push(k.now - t0);
+        }
+        // And the re-armed one, after them.
+        const t0 = k.now;
+        yield* set_current_state(TASK_UNINTERRUPTIBLE);
+        yield* schedule_timeout(7);
+        slept.push(k.now - t0);
+      });
+      expect(k.run().status).toBe('done');
+      expect(slept).toEqual([...sleeps, 7]);
+    },
+  );
+
+  it('a primitive iterator is its own result, and a finished one is re-armed for the next call', () => {
+    const k = new Kernel({ cpus: 1, timed: false });
+    const seen: unknown[] = [];
+    k.spawn('t', function* () {
+      const a = set_current_state(TASK_RUNNING);
+      const b = set_current_state(TASK_RUNNING);
+      seen.push(a === b); // a is not finished yet: b is a new one
+      yield* a;
+      yield* b;
+      seen.push(set_current_state(TASK_RUNNING) === b); // b (the cached one) is finished: re-armed
+      const r1 = a.next();
+      seen.push(r1.done, r1.value === undefined);
+    });
+    expect(k.run().status).toBe('done');
+    expect(seen).toEqual([false, true, true, true]);
   });
 });
