@@ -1406,8 +1406,7 @@ export class Kernel {
     // Describing the enabled actions is only worth it for strategies that look at them.
     const needPoint = this.chooser.inner.needsPoint !== false;
     this.maxStepsRun = maxSteps;
-    this.fastForward =
-      this.config.fastForward && timed && this.sc && !observe && checks.length === 0;
+    this.fastForward = this.config.fastForward && timed && this.sc && !observe && checks.length === 0;
     let status: RunStatus = 'done';
     try {
       for (;;) {

@@ -74,7 +74,7 @@ export function set_current_state(state: number): KernelCode<void> {
   const t = current();
   if (state < 0 || state > 3) return smp_store_mb(t.state, state);
   const it = t.hot[state] as OpIter<void> | undefined;
-  if (it !== undefined && it.rearm()) return it;
+  if (it?.rearm()) return it;
   const fresh = smp_store_mb(t.state, state) as OpIter<void>;
   t.hot[state] = fresh;
   return fresh;
@@ -94,7 +94,7 @@ export function schedule(on = ''): KernelCode<void> {
   const ctx = cur.ctx;
   if (ctx === null) return new OpIter<void>({ code: OP.SCHEDULE, on });
   const it = ctx.hot[HOT_SCHEDULE] as OpIter<void> | undefined;
-  if (it !== undefined && it.rearm()) {
+  if (it?.rearm()) {
     (it.op as Mutable<ScheduleOp>).on = on;
     return it;
   }
@@ -108,7 +108,7 @@ export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
   const ctx = cur.ctx;
   if (ctx === null) return new OpIter<number>({ code: OP.WAKE, task: p, mask });
   const it = ctx.hot[HOT_WAKE] as OpIter<number> | undefined;
-  if (it !== undefined && it.rearm()) {
+  if (it?.rearm()) {
     const op = it.op as Mutable<WakeOp>;
     op.task = p;
     op.mask = mask;
@@ -135,7 +135,7 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
   const ctx = cur.ctx;
   if (ctx === null) return new ScheduleTimeout(ns, on);
   const it = ctx.hot[HOT_TIMEOUT] as ScheduleTimeout | undefined;
-  if (it !== undefined && it.rearm(ns, on)) return it;
+  if (it?.rearm(ns, on)) return it;
   const fresh = new ScheduleTimeout(ns, on);
   ctx.hot[HOT_TIMEOUT] = fresh;
   return fresh;
