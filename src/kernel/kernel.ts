@@ -721,6 +721,9 @@ export class Kernel {
     const t = ctx as Task;
     t.exited = true;
     t.result = result;
+    // An exited task stays listed (for names in traces and reports): let go of its code.
+    t.gen = PLACEHOLDER;
+    t.hot.length = 0;
     t.state.value = 8;
     if (!t.daemon) this.live--;
     cpu.task = null;
