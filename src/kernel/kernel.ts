@@ -103,6 +103,8 @@ export interface RunResult {
 /** A timed event on the heap; it is also the handle returned for cancelling it. */
 class Timed implements TimerHandle {
   cancelled = false;
+  /** On the heap (a cancelled event stays there until it comes up). */
+  queued = false;
   readonly kind: 'cpu' | 'call' | 'irq' | 'wake';
   readonly cpu: number;
   readonly fn: (() => void) | null;
@@ -110,7 +112,7 @@ class Timed implements TimerHandle {
   task: Task | null = null;
   readonly label: string;
   readonly background: boolean;
-  private readonly owner: { fgEvents: number };
+  readonly owner: { fgEvents: number };
   constructor(
     owner: { fgEvents: number },
     kind: 'cpu' | 'call' | 'irq' | 'wake',
@@ -489,17 +491,27 @@ export class Kernel {
 
   /**
    * `process_timeout`: wakes `t` (from any sleeping state) after `delay` — schedule_timeout's
-   * timer, without a closure per call.
+   * timer, without a closure per call. `reuse` may be a handle this call returned before, which
+   * only the caller holds: once its event has fired or been dropped from the heap, it is armed
+   * again rather than a new one made.
    */
-  wake_after(delay: number, t: Task): TimerHandle {
+  wake_after(delay: number, t: Task, reuse: TimerHandle | null = null): TimerHandle {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`wake_after(${delay}): delay must be a non-negative integer (ns)`);
-    const ev = new Timed(this, 'wake', -1, null, 'schedule_timeout', false);
+    let ev: Timed;
+    if (reuse instanceof Timed && reuse.kind === 'wake' && !reuse.queued && reuse.owner === this) {
+      // A caller's own earlier timer, fired or cancelled and off the heap: arm it again.
+      ev = reuse;
+      ev.cancelled = false;
+    } else {
+      ev = new Timed(this, 'wake', -1, null, 'schedule_timeout', false);
+    }
     ev.task = t;
     return this.push(this.now + delay, ev);
   }
 
   private push(time: number, ev: Timed): TimerHandle {
+    ev.queued = true;
     this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
     if (!ev.background) this.fgEvents++;
     return ev;
@@ -1343,14 +1355,16 @@ export class Kernel {
   }
 
   private skipCancelled(): void {
-    while (this.heap.size > 0 && this.heap.peek().cancelled) this.heap.pop();
+    while (this.heap.size > 0 && this.heap.peek().cancelled) this.heap.pop().queued = false;
   }
 
   /** Pops and fires the next timed event (advancing the clock to it). */
   private fireNext(): void {
     this.skipCancelled();
     const t = this.heap.peekTime();
-    this.fire(this.heap.pop(), t);
+    const ev = this.heap.pop();
+    ev.queued = false;
+    this.fire(ev, t);
   }
 
   /**
@@ -1363,6 +1377,7 @@ export class Kernel {
       const t = heap.peekTime();
       if (t > this.now) return;
       const ev = heap.pop();
+      ev.queued = false;
       if (!ev.cancelled) this.fire(ev, t);
     }
   }

@@ -149,7 +149,9 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
 class ScheduleTimeout implements Generator<Op, number, unknown> {
   private ns: number;
   private readonly op: Mutable<ScheduleOp>;
+  /** The timer, kept across calls: the kernel arms it again once it is off the heap. */
   private timer: TimerHandle | null = null;
+  private armed = false;
   private expire = 0;
   private state = 0;
   value: unknown = undefined;
@@ -164,7 +166,6 @@ class ScheduleTimeout implements Generator<Op, number, unknown> {
     this.state = 0;
     this.ns = ns;
     this.op.on = on;
-    this.timer = null;
     this.expire = 0;
     this.done = false;
     this.value = undefined;
@@ -176,36 +177,34 @@ class ScheduleTimeout implements Generator<Op, number, unknown> {
       if (this.ns !== MAX_SCHEDULE_TIMEOUT) {
         const k = kernel();
         this.expire = k.now + this.ns;
-        this.timer = k.wake_after(this.ns, current());
+        this.timer = k.wake_after(this.ns, current(), this.timer);
+        this.armed = true;
       }
       this.value = this.op;
       return this as unknown as IteratorResult<Op, number>;
     }
     this.state = 2;
     this.done = true;
-    if (this.timer === null) {
+    if (!this.armed) {
       this.value = MAX_SCHEDULE_TIMEOUT;
     } else {
-      this.timer.cancel();
-      this.timer = null;
+      this.disarm();
       this.value = Math.max(0, this.expire - kernel().now);
     }
     return this as unknown as IteratorResult<Op, number>;
   }
+  private disarm(): void {
+    if (this.armed) this.timer!.cancel();
+    this.armed = false;
+  }
   return(v: number): IteratorResult<Op, number> {
     this.state = 2;
-    if (this.timer !== null) {
-      this.timer.cancel();
-      this.timer = null;
-    }
+    this.disarm();
     return { value: v, done: true };
   }
   throw(e: unknown): IteratorResult<Op, number> {
     this.state = 2;
-    if (this.timer !== null) {
-      this.timer.cancel();
-      this.timer = null;
-    }
+    this.disarm();
     throw e;
   }
   [Symbol.iterator](): Generator<Op, number, unknown> {

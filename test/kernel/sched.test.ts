@@ -237,6 +237,37 @@ describe('reused iterators of the hot primitives', () => {
     },
   );
 
+  it('a timer cancelled by an early wake-up is not re-armed while it is still on the heap', () => {
+    const k = new Kernel({ cpus: 2, timed: true });
+    const log: [number, number][] = [];
+    const a = k.spawn(
+      'a',
+      function* () {
+        yield* set_current_state(TASK_UNINTERRUPTIBLE);
+        log.push([yield* schedule_timeout(1_000), k.now]); // woken at 100: 900 left
+        yield* set_current_state(TASK_UNINTERRUPTIBLE);
+        log.push([yield* schedule_timeout(2_000), k.now]); // the stale 1000 event must not end it
+        yield* set_current_state(TASK_UNINTERRUPTIBLE);
+        log.push([yield* schedule_timeout(50), k.now]); // the fired timer, armed again
+      },
+      { cpu: 0 },
+    );
+    k.spawn(
+      'b',
+      function* () {
+        yield* cpu(100);
+        yield* wake_up_process(a);
+      },
+      { cpu: 1 },
+    );
+    expect(k.run().status).toBe('done');
+    expect(log).toEqual([
+      [900, 100],
+      [0, 2_100],
+      [0, 2_150],
+    ]);
+  });
+
   it('a primitive iterator is its own result, and a finished one is re-armed for the next call', () => {
     const k = new Kernel({ cpus: 1, timed: false });
     const seen: unknown[] = [];
