@@ -1137,6 +1137,12 @@ export class Kernel {
         value = this.load(cpu, op.cell, op.how);
         break;
       case OP.STORE:
+        if (this.sc && !this.tracing) {
+          // Sequential consistency: the store is the whole of it (smp_store_mb's barrier waits
+          // for nothing).
+          op.cell.value = op.value;
+          break;
+        }
         this.mem.commit(cpu.id, op.cell, op.value);
         if (op.how === 'smp_store_mb') {
           if (this.tracing)
