@@ -15,7 +15,7 @@
  */
 import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { type KernelCode, READ_ONCE, smp_mb, smp_wmb, WRITE_ONCE } from '../kernel/ops.js';
+import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb, WRITE_ONCE } from '../kernel/ops.js';
 import type { File, Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import {
@@ -25,14 +25,9 @@ import {
   spin_unlock,
   spin_unlock_irqrestore,
 } from '../kernel/spinlock.js';
-import {
-  init_waitqueue_head,
-  type WaitQueueHead,
-  waitqueue_active,
-  wake_up,
-  wake_up_all,
-} from '../waitqueue/waitqueue.js';
-import { aio_limits } from './limits.js';
+import { prebuilt } from '../waitqueue/prebuilt.js';
+import { init_waitqueue_head, type WaitQueueHead, wake_up, wake_up_all } from '../waitqueue/waitqueue.js';
+import { type AioLimits, aio_limits } from './limits.js';
 
 /** Opcodes (`IOCB_CMD_*`, the 2.4 ABI's values). */
 export const IOCB_CMD_PREAD = 0;
@@ -54,6 +49,23 @@ export interface RingSlot {
   readonly obj: Cell;
   readonly res: Cell;
   readonly res2: Cell;
+  /** The four `READ_ONCE`s (data, obj, res, res2) prebuilt, made on the slot's first read. */
+  loads: readonly [Op, Op, Op, Op] | null;
+}
+
+const MB = prebuilt(smp_mb());
+const WMB = prebuilt(smp_wmb());
+
+function loadsOf(s: RingSlot): readonly [Op, Op, Op, Op] {
+  if (s.loads === null) {
+    s.loads = [
+      prebuilt(READ_ONCE(s.data)),
+      prebuilt(READ_ONCE(s.obj)),
+      prebuilt(READ_ONCE(s.res)),
+      prebuilt(READ_ONCE(s.res2)),
+    ];
+  }
+  return s.loads;
 }
 
 /** A request's life: queued (cancellable), running (the IO is under way), done. */
@@ -116,11 +128,28 @@ export class Kioctx {
   mapAddr = 0;
   /** The bytes user space sees through the mapping (a mirror of the cells, in program order). */
   readonly ringBytes: Uint8Array;
+  /** A view of `ringBytes`, for the mirror writes. */
+  private readonly ringView: DataView;
+  /** The kernel's AIO accounting (`aio_limits(k)`, looked up once). */
+  readonly lim: AioLimits;
+  /** Prebuilt operations of the hot paths: `ctx->lock` (irqsave), `ring_lock`, head and tail loads. */
+  readonly op: {
+    readonly lock: Op;
+    readonly unlock: Op;
+    readonly ringLock: Op;
+    readonly ringUnlock: Op;
+    readonly loadHead: Op;
+    readonly loadTail: Op;
+  };
+  /** What a task waiting for this context's events sleeps on (hang reports, traces). */
+  readonly eventsWaitName: string;
   /** Events published and requests submitted over the context's life. */
   published = 0;
   submitted = 0;
   constructor(k: Kernel, id: number, process: Process, maxReqs: number) {
     this.k = k;
+    this.lim = aio_limits(k);
+    this.eventsWaitName = `aio ctx${id} events`;
     this.id = id;
     this.process = process;
     this.maxReqs = maxReqs;
@@ -131,6 +160,14 @@ export class Kioctx {
     this.wait = init_waitqueue_head(k, `${name}.wait`, 'kioctx.wait.lock');
     this.head = k.cell(`${name}.ring.head`, 0);
     this.tail = k.cell(`${name}.ring.tail`, 0);
+    this.op = {
+      lock: prebuilt(spin_lock_irqsave(this.lock)),
+      unlock: prebuilt(spin_unlock_irqrestore(this.lock)),
+      ringLock: prebuilt(spin_lock(this.ringLock)),
+      ringUnlock: prebuilt(spin_unlock(this.ringLock)),
+      loadHead: prebuilt(READ_ONCE(this.head)),
+      loadTail: prebuilt(READ_ONCE(this.tail)),
+    };
     this.slots = [];
     for (let i = 0; i < this.nr; i++) {
       this.slots.push({
@@ -138,11 +175,13 @@ export class Kioctx {
         obj: k.cell(`${name}.ev${i}.obj`, 0),
         res: k.cell(`${name}.ev${i}.res`, 0),
         res2: k.cell(`${name}.ev${i}.res2`, 0),
+        loads: null,
       });
     }
     this.reqs = Array.from({ length: maxReqs }, (_, i) => new Kiocb(i, this));
     this.ringBytes = new Uint8Array(AIO_RING_HEADER_SIZE + this.nr * IO_EVENT_SIZE);
     const dv = new DataView(this.ringBytes.buffer);
+    this.ringView = dv;
     dv.setUint32(0, id, true);
     dv.setUint32(4, this.nr, true);
     dv.setUint32(8, 0, true);
@@ -160,36 +199,52 @@ export class Kioctx {
 
   /** Mirrors one event into the mapped bytes. */
   mirrorEvent(i: number, data: number, obj: number, res: number, res2: number): void {
-    const dv = new DataView(this.ringBytes.buffer);
+    const dv = this.ringView;
     const off = AIO_RING_HEADER_SIZE + i * IO_EVENT_SIZE;
-    dv.setBigUint64(off, BigInt.asUintN(64, BigInt(data)), true);
-    dv.setBigUint64(off + 8, BigInt.asUintN(64, BigInt(obj)), true);
-    dv.setBigInt64(off + 16, BigInt(res), true);
-    dv.setBigInt64(off + 24, BigInt(res2), true);
+    put64(dv, off, data);
+    put64(dv, off + 8, obj);
+    put64(dv, off + 16, res);
+    put64(dv, off + 24, res2);
   }
 
   /** Mirrors head or tail into the mapped bytes. */
   mirrorIndex(which: 'head' | 'tail', v: number): void {
-    new DataView(this.ringBytes.buffer).setUint32(which === 'head' ? 8 : 12, v, true);
+    this.ringView.setUint32(which === 'head' ? 8 : 12, v, true);
   }
+}
+
+const TWO_32 = 4294967296;
+
+/**
+ * Stores the integer `v` as a little-endian 64-bit field (two's complement when negative, the
+ * low 64 bits when larger), the bytes `setBigInt64(BigInt(v))` would store, without a BigInt.
+ */
+export function put64(dv: DataView, off: number, v: number): void {
+  dv.setUint32(off, v >>> 0, true);
+  dv.setUint32(off + 4, Math.floor(v / TWO_32) >>> 0, true);
 }
 
 /** `aio_get_req`: a free request slot if the ring has room for its event, else null (-EAGAIN). */
 export function* aio_get_req(ctx: Kioctx): KernelCode<Kiocb | null> {
-  yield* spin_lock_irqsave(ctx.lock);
+  const op = ctx.op;
+  yield op.lock;
   let req: Kiocb | null = null;
-  const head = yield* READ_ONCE(ctx.head);
+  const head: number = yield op.loadHead;
   if (!ctx.dead && ctx.reqsActive < ctx.ringAvail(head)) {
-    req = ctx.reqs.find((r) => r.state === 'free') ?? null;
-    if (req !== null) {
-      req.state = 'queued';
-      req.nr_transferred = 0;
-      req.cancel = null;
+    const reqs = ctx.reqs;
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
+      if (r.state !== 'free') continue;
+      r.state = 'queued';
+      r.nr_transferred = 0;
+      r.cancel = null;
       ctx.reqsActive++;
-      aio_limits(ctx.k).reqsActive++;
+      ctx.lim.reqsActive++;
+      req = r;
+      break;
     }
   }
-  yield* spin_unlock_irqrestore(ctx.lock);
+  yield op.unlock;
   return req;
 }
 
@@ -208,7 +263,7 @@ function releaseReq(req: Kiocb): void {
   req.cancel = null;
   req.filp = null;
   ctx.reqsActive--;
-  aio_limits(ctx.k).reqsActive--;
+  ctx.lim.reqsActive--;
 }
 
 /**
@@ -217,14 +272,14 @@ function releaseReq(req: Kiocb): void {
  * the caller must drop it without completing it.
  */
 export function* aio_start(req: Kiocb, gen: number): KernelCode<boolean> {
-  const ctx = req.ctx;
-  yield* spin_lock_irqsave(ctx.lock);
+  const op = req.ctx.op;
+  yield op.lock;
   const ok = req.state === 'queued' && req.gen === gen;
   if (ok) {
     req.state = 'running';
     req.cancel = null;
   }
-  yield* spin_unlock_irqrestore(ctx.lock);
+  yield op.unlock;
   return ok;
 }
 
@@ -236,9 +291,10 @@ export function* aio_start(req: Kiocb, gen: number): KernelCode<boolean> {
 export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<void> {
   const ctx = req.ctx;
   const k = kernel();
-  yield* spin_lock_irqsave(ctx.lock);
+  const op = ctx.op;
+  yield op.lock;
   if (req.state === 'free' || req.state === 'done') {
-    yield* spin_unlock_irqrestore(ctx.lock);
+    yield op.unlock;
     throw new Error(`aio_complete: request ${req.key} of ctx ${ctx.id} completed twice (state ${req.state})`);
   }
   req.state = 'done';
@@ -249,26 +305,27 @@ export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<voi
   yield* WRITE_ONCE(slot.res, res);
   yield* WRITE_ONCE(slot.res2, res2);
   ctx.mirrorEvent(tail, req.user_data, req.user_obj, res, res2);
-  yield* smp_wmb(); // the event before the tail
+  yield WMB; // the event before the tail
   const nt = (tail + 1) % ctx.nr;
   ctx.ktail = nt;
   yield* WRITE_ONCE(ctx.tail, nt);
   ctx.mirrorIndex('tail', nt);
-  yield* smp_wmb();
+  yield WMB;
   ctx.published++;
   req.completions++;
   req.lastObj = req.user_obj;
   k.count('aio.completed');
-  k.emit('aio.complete', { ctx: ctx.id, idx: req.key, res });
+  if (k.tracing) k.emit('aio.complete', { ctx: ctx.id, idx: req.key, res });
   releaseReq(req);
   const last = ctx.dead && ctx.reqsActive === 0;
-  yield* spin_unlock_irqrestore(ctx.lock);
-  const how = aio_limits(k).completeWakeup;
+  yield op.unlock;
+  const how = ctx.lim.completeWakeup;
   if (how === 'wake_up' || last) {
     yield* wake_up_all(ctx.wait);
   } else {
-    if (how === 'mb+waitqueue_active') yield* smp_mb();
-    if (yield* waitqueue_active(ctx.wait)) yield* wake_up(ctx.wait);
+    if (how === 'mb+waitqueue_active') yield MB;
+    // waitqueue_active(&ctx->wait), inline.
+    if ((yield ctx.wait.op.loadActive) !== 0) yield* wake_up(ctx.wait);
   }
 }
 
@@ -282,29 +339,29 @@ export interface IoEvent {
 
 /**
  * `aio_read_evt`: takes one event off the ring (kernel side, under the ring lock), or null.
+ * It first peeks at `head` and `tail` without the lock (empty: null at once); `peeked` says the
+ * caller made that peek itself, inline, and saw them differ (so it is not made twice).
  */
-export function* aio_read_evt(ctx: Kioctx): KernelCode<IoEvent | null> {
-  const h0 = yield* READ_ONCE(ctx.head);
-  const t0 = yield* READ_ONCE(ctx.tail);
-  if (h0 === t0) return null;
-  yield* spin_lock(ctx.ringLock); // an implied read barrier
+export function* aio_read_evt(ctx: Kioctx, peeked = false): KernelCode<IoEvent | null> {
+  const op = ctx.op;
+  if (!peeked) {
+    const h0: number = yield op.loadHead;
+    const t0: number = yield op.loadTail;
+    if (h0 === t0) return null;
+  }
+  yield op.ringLock; // an implied read barrier
   let ev: IoEvent | null = null;
-  const head = (yield* READ_ONCE(ctx.head)) % ctx.nr;
-  const tail = yield* READ_ONCE(ctx.tail);
+  const head = ((yield op.loadHead) as number) % ctx.nr;
+  const tail: number = yield op.loadTail;
   if (head !== tail) {
-    const s = ctx.slots[head]!;
-    ev = {
-      data: yield* READ_ONCE(s.data),
-      obj: yield* READ_ONCE(s.obj),
-      res: yield* READ_ONCE(s.res),
-      res2: yield* READ_ONCE(s.res2),
-    };
-    yield* smp_mb(); // the head update after the event is read
+    const l = loadsOf(ctx.slots[head]!);
+    ev = { data: yield l[0], obj: yield l[1], res: yield l[2], res2: yield l[3] };
+    yield MB; // the head update after the event is read
     const nh = (head + 1) % ctx.nr;
     yield* WRITE_ONCE(ctx.head, nh);
     ctx.mirrorIndex('head', nh);
   }
-  yield* spin_unlock(ctx.ringLock);
+  yield op.ringUnlock;
   return ev;
 }
 

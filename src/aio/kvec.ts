@@ -28,6 +28,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
 import type { File, Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
+import { done } from '../waitqueue/prebuilt.js';
 import { init_waitqueue_head, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
 
 /** A page of a kvec: 4 KiB of bytes (a `Page` qualifies). */
@@ -106,13 +107,16 @@ export function* map_user_kvec(rw: Rw, p: Process, addr: number, len: number): K
   return { veclets, length: len, kio };
 }
 
-/** `unmap_kvec(vec)`: unpins the user memory behind `vec` (callable from interrupt context). */
-export function* unmap_kvec(vec: Kvec): KernelCode<void> {
+/**
+ * `unmap_kvec(vec)`: unpins the user memory behind `vec` (callable from interrupt context). A
+ * plain function handing back `unmap_kiobuf`'s code: one `yield*` level less.
+ */
+export function unmap_kvec(vec: Kvec): KernelCode<void> {
   const kio = vec.kio;
-  if (kio === null) return;
+  if (kio === null) return done(undefined);
   // Nothing of ours sits on the kiobuf: let unmap_kiobuf recycle its wait queue.
   kio.done = true;
-  yield* unmap_kiobuf(kio);
+  return unmap_kiobuf(kio);
 }
 
 /** The largest of 4096..512 that divides `pos`, `size` and every veclet's offset and length; 0 if none. */

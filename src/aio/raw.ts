@@ -57,7 +57,14 @@ import {
   type WaitQueueEntry,
 } from '../waitqueue/waitqueue.js';
 import { wtd_down } from '../wtd/primitives.js';
-import { Worktodo, wtd_nonblocking, wtd_queue, wtd_set_action } from '../wtd/worktodo.js';
+import {
+  Worktodo,
+  wtd_mark,
+  wtd_nonblocking,
+  wtd_queue,
+  wtd_set_action,
+  wtd_unmark,
+} from '../wtd/worktodo.js';
 import { aio_complete, aio_start, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, type Kiocb } from './kioctx.js';
 import {
   brw_kvec_async,
@@ -67,7 +74,6 @@ import {
   map_user_kvec,
   unmap_kvec,
 } from './kvec.js';
-import { aio_limits } from './limits.js';
 import { aio_update_stats } from './stats.js';
 
 function inodeOf(file: File): Inode {
@@ -109,8 +115,11 @@ function kvec_head(vec: Kvec, n: number): Kvec {
   return { veclets, length: n, kio: vec.kio };
 }
 
-/** The end of one direct chunk, in interrupt context (module-level: no closure per chunk). */
-function* kvec_done(
+/**
+ * The end of one direct chunk, in interrupt context (module-level: no closure per chunk). A
+ * plain function handing back the callback's code: one `yield*` level less.
+ */
+function kvec_done(
   rw: Rw,
   inode: Inode,
   pos: number,
@@ -127,7 +136,7 @@ function* kvec_done(
     inode.i_state |= I_DIRTY_SYNC;
   }
   kernel().count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', Math.max(0, n));
-  yield* cb.fn(cb.data, cb.vec, n);
+  return cb.fn(cb.data, cb.vec, n);
 }
 
 function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
@@ -254,24 +263,26 @@ class DirectAio {
 
 function* noCancel(): KernelCode<void> {}
 
-/** `generic_aio_rw`: starts direct request `req`; 0 (its completion follows). Never sleeps. */
+/**
+ * `generic_aio_rw`: starts direct request `req`; 0 (its completion follows). Never sleeps: the
+ * submission runs marked as inside the non-blocking call `aio_read`/`aio_write` — `go` marks
+ * itself (one `yield*` level less on the hot path), the `i_sem` path runs in `wtd_nonblocking`.
+ */
 function generic_aio_rw(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
-  return wtd_nonblocking(rw === READ ? 'aio_read' : 'aio_write', start_direct, rw, file, req);
+  const name = rw === READ ? 'aio_read' : 'aio_write';
+  const st = new DirectAio(rw, file, req);
+  req.cancel = noCancel; // nothing to undo: a cancelled request is dropped at aio_start
+  kernel().count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
+  if (rw === WRITE && !st.inode.ops.fixedSize) return wtd_nonblocking(name, start_locked, st);
+  return go(st, false, name);
 }
 
-function* start_direct(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
-  {
-    const st = new DirectAio(rw, file, req);
-    req.cancel = noCancel; // nothing to undo: a cancelled request is dropped at aio_start
-    kernel().count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
-    if (rw === WRITE && !st.inode.ops.fixedSize) {
-      wtd_set_action(st.wtd, afterSem, st);
-      if ((yield* wtd_down(st.wtd, st.inode.i_sem)) === 0) return 0;
-      st.semHeld = true;
-    }
-    yield* go(st, false);
-    return 0;
-  }
+/** An O_DIRECT write to a file: `i_sem` first (it may extend the file), then the first chunk. */
+function* start_locked(st: DirectAio): KernelCode<number> {
+  wtd_set_action(st.wtd, afterSem, st);
+  if ((yield* wtd_down(st.wtd, st.inode.i_sem)) === 0) return 0;
+  st.semHeld = true;
+  return yield* go(st, false);
 }
 
 function* afterSem(_w: Worktodo, data: unknown): KernelCode<void> {
@@ -295,67 +306,71 @@ function* toWorker(
 
 /**
  * Issues the next chunk of `st` (the first one too). `mayBlock`: running on a worker (process
- * context, may sleep) rather than in the submitter.
+ * context, may sleep) rather than in the submitter. `mark`: the non-blocking call to mark the
+ * context as inside while it runs (`wtd_mark`), or null. Returns 0.
  */
-function* go(st: DirectAio, mayBlock: boolean): KernelCode<void> {
-  const k = kernel();
-  if (!st.started) {
-    if (st.nbytes === 0) {
-      yield* finish(st, mayBlock);
-      return;
-    }
-    if (!st.flushed && cachedInRange(st.inode, st.firstPage, st.lastPage, true)) {
-      // Coherence with buffered IO: the dirty cached pages of the range go to the disk first.
-      if (!mayBlock) {
-        yield* toWorker(st, goOnWorker);
-        return;
-      }
-      k.count('aio.direct.flushes');
-      yield* filemap_fdatasync(st.inode.mapping, st.firstPage, st.lastPage);
-      const e = yield* filemap_fdatawait(st.inode.mapping);
-      st.flushed = true;
-      if (e < 0) {
-        st.err = e;
+function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): KernelCode<number> {
+  const marks = mark === null ? null : wtd_mark(mark);
+  try {
+    const k = kernel();
+    if (!st.started) {
+      if (st.nbytes === 0) {
         yield* finish(st, mayBlock);
-        return;
+        return 0;
+      }
+      if (!st.flushed && cachedInRange(st.inode, st.firstPage, st.lastPage, true)) {
+        // Coherence with buffered IO: the dirty cached pages of the range go to the disk first.
+        if (!mayBlock) {
+          yield* toWorker(st, goOnWorker);
+          return 0;
+        }
+        k.count('aio.direct.flushes');
+        yield* filemap_fdatasync(st.inode.mapping, st.firstPage, st.lastPage);
+        const e = yield* filemap_fdatawait(st.inode.mapping);
+        st.flushed = true;
+        if (e < 0) {
+          st.err = e;
+          yield* finish(st, mayBlock);
+          return 0;
+        }
       }
     }
-  }
-  const lim = aio_limits(k);
-  const ps = pin_state(k);
-  const chunk = Math.min(st.nbytes - st.done, lim.aioMaxSize, ps.limitBytes - 2 * PAGE_SIZE);
-  let vec: Kvec | number;
-  for (;;) {
-    vec = yield* map_user_kvec(st.rw, st.p, st.buf + st.done, chunk);
-    if (vec !== -12) break; // -ENOMEM: past the pinned-memory limit
-    k.count('aio.direct.pinWaits');
-    if ((yield* wait_for_pin_room_wtd(st, chunk + 2 * PAGE_SIZE)) === 0) return;
-  }
-  if (typeof vec === 'number') {
-    st.err = vec;
-    yield* finish(st, mayBlock);
-    return;
-  }
-  if (k.config.timed) yield* cpu(DIRECT_PIN_NS_PER_PAGE * vec.veclets.length);
-  if (!st.started) {
-    if (!(yield* aio_start(st.req, st.gen))) {
-      // Cancelled while queued: its event is already out; just let go.
-      yield* unmap_kvec(vec);
-      if (st.semHeld) yield* up(st.inode.i_sem);
-      return;
+    const lim = st.req.ctx.lim;
+    const ps = pin_state(k);
+    const chunk = Math.min(st.nbytes - st.done, lim.aioMaxSize, ps.limitBytes - 2 * PAGE_SIZE);
+    let vec: Kvec | number;
+    for (;;) {
+      vec = yield* map_user_kvec(st.rw, st.p, st.buf + st.done, chunk);
+      if (vec !== -12) break; // -ENOMEM: past the pinned-memory limit
+      k.count('aio.direct.pinWaits');
+      if ((yield* wait_for_pin_room_wtd(st, chunk + 2 * PAGE_SIZE)) === 0) return 0;
     }
-    st.started = true;
-  }
-  st.chunk = chunk;
-  const cb: KvecCb = { vec, data: st, fn: chunk_done };
-  const r =
-    st.rw === READ
-      ? yield* direct_kvec_read(st.file, cb, chunk, st.pos + st.done)
-      : yield* direct_kvec_write(st.file, cb, chunk, st.pos + st.done);
-  if (r < 0) {
-    yield* unmap_kvec(vec);
-    st.err = r;
-    yield* finish(st, mayBlock);
+    if (typeof vec === 'number') {
+      st.err = vec;
+      yield* finish(st, mayBlock);
+      return 0;
+    }
+    if (k.config.timed) yield* cpu(DIRECT_PIN_NS_PER_PAGE * vec.veclets.length);
+    if (!st.started) {
+      if (!(yield* aio_start(st.req, st.gen))) {
+        // Cancelled while queued: its event is already out; just let go.
+        yield* unmap_kvec(vec);
+        if (st.semHeld) yield* up(st.inode.i_sem);
+        return 0;
+      }
+      st.started = true;
+    }
+    st.chunk = chunk;
+    const cb: KvecCb = { vec, data: st, fn: chunk_done };
+    const r = yield* direct_kvec_rw(st.rw, st.file, cb, chunk, st.pos + st.done); // kvec_read / kvec_write
+    if (r < 0) {
+      yield* unmap_kvec(vec);
+      st.err = r;
+      yield* finish(st, mayBlock);
+    }
+    return 0;
+  } finally {
+    if (marks !== null) wtd_unmark(marks);
   }
 }
 

@@ -46,6 +46,7 @@ import type { Scenario } from '../check/scenario.js';
 import { setup_disks } from '../devices/setup.js';
 import { fs_mkfile, fs_read_ondisk, pattern } from '../devices/simplefs.js';
 import { EAGAIN, ECANCELED } from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { type KernelCode, note } from '../kernel/ops.js';
 import { O_DSYNC, O_RDONLY, O_RDWR, type Process } from '../kernel/process.js';
 import { Xoshiro128 } from '../kernel/random.js';
@@ -324,7 +325,7 @@ export interface PumpReq {
  * request owns a slot (its iocb and its buffer `slotBuf(slot)`); `check(idx, slot)` runs when
  * request `idx` has been reaped, before its slot is reused. Returns results in request order.
  */
-export function* aio_pump(
+export function aio_pump(
   p: Process,
   ctx: number,
   reqs: readonly PumpReq[],
@@ -332,67 +333,129 @@ export function* aio_pump(
   slotBuf: (slot: number) => number,
   check?: (idx: number, slot: number) => void,
 ): KernelCode<PumpResult> {
-  const k = kernel();
-  const bytes = depth * 64 + depth * 8 + depth * 32;
-  const mem = p.mm.mmap(bytes);
-  const arr = mem + depth * 64;
-  const evs = arr + depth * 8;
-  // The iocbs, the pointer array and the events, written and read in place (no BigInt).
-  const u8 = p.mm.user_view(mem, bytes, true)!;
-  const dv = new DataView(u8.buffer, u8.byteOffset, bytes);
-  const put64 = (at: number, v: number) => {
-    dv.setUint32(at, v >>> 0, true);
-    dv.setUint32(at + 4, Math.floor(v / 2 ** 32), true);
-  };
-  const res: number[] = new Array<number>(reqs.length).fill(Number.NaN);
-  const latNs: number[] = new Array<number>(reqs.length).fill(0);
-  const started: number[] = new Array<number>(reqs.length).fill(0);
-  const free: number[] = [];
-  for (let s = depth - 1; s >= 0; s--) free.push(s);
-  const slotOf: number[] = [];
-  let next = 0;
-  let done = 0;
-  const t0 = k.now;
-  const submitMore = function* (): KernelCode<void> {
+  return pump(new Pump(kernel(), p, ctx, reqs, depth, slotBuf, check));
+}
+
+/**
+ * The loop of `aio_pump`. Every operation of the two syscalls passes through this frame, and a
+ * generator saves and restores its parameters and live variables at each one: the state lives
+ * in `s`, the loop keeps two.
+ */
+function* pump(s: Pump): KernelCode<PumpResult> {
+  for (;;) {
+    const n = s.fill();
+    if (n > 0) s.submitted(n, yield* syscall('__submit_ios', s.ctx, n, s.arr));
+    if (s.done >= s.reqs.length) return s.result();
+    s.reaped(yield* syscall('__io_getevents', s.ctx, s.evs, s.depth, 0));
+  }
+}
+
+/** The state of one `aio_pump`: its iocbs, pointer array and events in user memory, the slots. */
+class Pump {
+  readonly k: Kernel;
+  readonly ctx: number;
+  readonly reqs: readonly PumpReq[];
+  readonly depth: number;
+  readonly slotBuf: (slot: number) => number;
+  readonly check: ((idx: number, slot: number) => void) | undefined;
+  /** User addresses: the iocbs, the pointer array, the events. */
+  readonly mem: number;
+  readonly arr: number;
+  readonly evs: number;
+  /** The iocbs, the pointer array and the events, written and read in place (no BigInt). */
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  readonly res: number[];
+  readonly latNs: number[];
+  readonly started: number[];
+  /** Free slots, and the slot of each request submitted. */
+  readonly free: number[] = [];
+  readonly slotOf: number[] = [];
+  next = 0;
+  done = 0;
+  readonly t0: number;
+  constructor(
+    k: Kernel,
+    p: Process,
+    ctx: number,
+    reqs: readonly PumpReq[],
+    depth: number,
+    slotBuf: (slot: number) => number,
+    check: ((idx: number, slot: number) => void) | undefined,
+  ) {
+    this.k = k;
+    this.ctx = ctx;
+    this.reqs = reqs;
+    this.depth = depth;
+    this.slotBuf = slotBuf;
+    this.check = check;
+    const bytes = depth * 64 + depth * 8 + depth * 32;
+    this.mem = p.mm.mmap(bytes);
+    this.arr = this.mem + depth * 64;
+    this.evs = this.arr + depth * 8;
+    this.u8 = p.mm.user_view(this.mem, bytes, true)!;
+    this.dv = new DataView(this.u8.buffer, this.u8.byteOffset, bytes);
+    this.res = new Array<number>(reqs.length).fill(Number.NaN);
+    this.latNs = new Array<number>(reqs.length).fill(0);
+    this.started = new Array<number>(reqs.length).fill(0);
+    for (let slot = depth - 1; slot >= 0; slot--) this.free.push(slot);
+    this.t0 = k.now;
+  }
+
+  private put64(at: number, v: number): void {
+    this.dv.setUint32(at, v >>> 0, true);
+    this.dv.setUint32(at + 4, Math.floor(v / 2 ** 32), true);
+  }
+
+  /** Fills an iocb for each next request a free slot allows, and the pointer array: how many. */
+  fill(): number {
+    const { free, reqs, dv, depth } = this;
     let n = 0;
-    while (free.length > 0 && next < reqs.length) {
+    while (free.length > 0 && this.next < reqs.length) {
       const slot = free.pop()!;
+      const next = this.next;
       const r = reqs[next]!;
       const at = slot * 64;
-      u8.fill(0, at, at + 64);
-      put64(at, next + 1); // aio_data
+      this.u8.fill(0, at, at + 64);
+      this.put64(at, next + 1); // aio_data
       dv.setUint16(at + 16, r.op, true);
       dv.setUint32(at + 20, r.fd, true);
-      put64(at + 24, slotBuf(slot));
-      put64(at + 32, r.len);
-      put64(at + 40, r.pos);
-      put64(depth * 64 + n * 8, mem + at);
-      slotOf[next] = slot;
-      started[next] = k.now;
-      next++;
+      this.put64(at + 24, this.slotBuf(slot));
+      this.put64(at + 32, r.len);
+      this.put64(at + 40, r.pos);
+      this.put64(depth * 64 + n * 8, this.mem + at);
+      this.slotOf[next] = slot;
+      this.started[next] = this.k.now;
+      this.next++;
       n++;
     }
-    if (n === 0) return;
-    const got = yield* syscall('__submit_ios', ctx, n, arr);
+    return n;
+  }
+
+  /** `__submit_ios` of `n` iocbs returned `got`. */
+  submitted(n: number, got: number): void {
     if (got !== n) throw new Error(`aio_pump: __submit_ios took ${got} of ${n}`);
-  };
-  yield* submitMore();
-  const evOff = depth * 72;
-  while (done < reqs.length) {
-    const n = yield* syscall('__io_getevents', ctx, evs, depth, 0);
-    if (n <= 0) throw new Error(`aio_pump: __io_getevents returned ${n}`);
-    for (let i = 0; i < n; i++) {
+  }
+
+  /** `__io_getevents` returned `got`: records each event's result and frees its slot. */
+  reaped(got: number): void {
+    if (got <= 0) throw new Error(`aio_pump: __io_getevents returned ${got}`);
+    const { dv, started, slotOf } = this;
+    const evOff = this.depth * 72;
+    for (let i = 0; i < got; i++) {
       const at = evOff + i * 32;
       const idx = dv.getUint32(at, true) - 1;
-      res[idx] = dv.getUint32(at + 16, true) + dv.getInt32(at + 20, true) * 2 ** 32;
-      latNs[idx] = k.now - started[idx]!;
-      check?.(idx, slotOf[idx]!);
-      free.push(slotOf[idx]!);
-      done++;
+      this.res[idx] = dv.getUint32(at + 16, true) + dv.getInt32(at + 20, true) * 2 ** 32;
+      this.latNs[idx] = this.k.now - started[idx]!;
+      this.check?.(idx, slotOf[idx]!);
+      this.free.push(slotOf[idx]!);
+      this.done++;
     }
-    yield* submitMore();
   }
-  return { res, latNs, elapsedNs: k.now - t0 };
+
+  result(): PumpResult {
+    return { res: this.res, latNs: this.latNs, elapsedNs: this.k.now - this.t0 };
+  }
 }
 
 function mean(xs: readonly number[]): number {

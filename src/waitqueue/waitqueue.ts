@@ -35,7 +35,7 @@ import type { Cell } from '../kernel/cell.js';
 import { current as cur } from '../kernel/current.js';
 import { EINTR } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { type KernelCode, READ_ONCE, smp_mb, WRITE_ONCE } from '../kernel/ops.js';
+import { type KernelCode, type Op, READ_ONCE, smp_mb, WRITE_ONCE } from '../kernel/ops.js';
 import {
   __set_current_state,
   current,
@@ -55,6 +55,7 @@ import {
   TASK_UNINTERRUPTIBLE,
   type Task,
 } from '../kernel/task.js';
+import { prebuilt } from './prebuilt.js';
 
 /** The entry is an exclusive waiter (wake-one). */
 export const WQ_FLAG_EXCLUSIVE = 0x01;
@@ -79,10 +80,32 @@ export class WaitQueueHead {
   readonly list: WaitQueueEntry[] = [];
   /** 1 while the list is non-empty: what `waitqueue_active` reads locklessly. */
   readonly active: Cell;
+  private ops: WaitQueueOps | null = null;
   constructor(name: string, lock: Spinlock, active: Cell) {
     this.name = name;
     this.lock = lock;
     this.active = active;
+  }
+  /** The queue's prebuilt operations (made on first use; see `prebuilt.ts`). */
+  get op(): WaitQueueOps {
+    if (this.ops === null) this.ops = new WaitQueueOps(this.lock, this.active);
+    return this.ops;
+  }
+}
+
+/** The operations of a wait queue's hot paths, made once (`prebuilt`). */
+export class WaitQueueOps {
+  /** `spin_lock_irqsave(&q->lock)` and its unlock. */
+  readonly lock: Op;
+  readonly unlock: Op;
+  /** `READ_ONCE(active)`, and `WRITE_ONCE(active, 0 / 1)`. */
+  readonly loadActive: Op;
+  readonly setActive: readonly [Op, Op];
+  constructor(lock: Spinlock, active: Cell) {
+    this.lock = prebuilt(spin_lock_irqsave(lock));
+    this.unlock = prebuilt(spin_unlock_irqrestore(lock));
+    this.loadActive = prebuilt(READ_ONCE(active));
+    this.setActive = [prebuilt(WRITE_ONCE(active, 0)), prebuilt(WRITE_ONCE(active, 1))];
   }
 }
 
@@ -141,51 +164,52 @@ export function DEFINE_WAIT(name = `wait:${current().name}`): WaitQueueEntry {
   return e;
 }
 
-function* setActive(q: WaitQueueHead): KernelCode<void> {
-  // Called only when the list's emptiness changed: the lockless view follows it.
-  yield* WRITE_ONCE(q.active, q.list.length > 0 ? 1 : 0);
-}
-
 function emitAdd(q: WaitQueueHead, e: WaitQueueEntry): void {
   const k = cur.kernel;
-  if (k !== null)
+  if (k?.tracing)
     k.emit('wq.add', { wq: q.name, entry: e.name, exclusive: (e.flags & WQ_FLAG_EXCLUSIVE) !== 0 });
+}
+
+// The list changes as plain functions; the callers yield the store to `active` (when the
+// list's emptiness changed: the lockless view follows it) themselves, one level up.
+
+/** Links `e` at the head (`tail` false) or the tail of `q`; true if `q` was empty. */
+function link(q: WaitQueueHead, e: WaitQueueEntry, tail: boolean, fn: string): boolean {
+  assertLocked(q, fn);
+  if (e.on !== null) throw new Error(`${fn}: entry '${e.name}' is already on wait queue '${e.on.name}'`);
+  const wasEmpty = q.list.length === 0;
+  if (tail) q.list.push(e);
+  else q.list.unshift(e);
+  e.on = q;
+  emitAdd(q, e);
+  return wasEmpty;
+}
+
+/** Unlinks `e` from `q`; true if `q` is now empty. */
+function unlink(q: WaitQueueHead, e: WaitQueueEntry, fn: string): boolean {
+  assertLocked(q, fn);
+  const i = q.list.indexOf(e);
+  if (i < 0) throw new Error(`${fn}: entry '${e.name}' is not on wait queue '${q.name}'`);
+  q.list.splice(i, 1);
+  e.on = null;
+  const k = cur.kernel;
+  if (k?.tracing) k.emit('wq.remove', { wq: q.name, entry: e.name });
+  return q.list.length === 0;
 }
 
 /** `__add_wait_queue(q, e)`: at the head; caller holds `q.lock`. */
 export function* __add_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  assertLocked(q, '__add_wait_queue');
-  if (e.on !== null)
-    throw new Error(`__add_wait_queue: entry '${e.name}' is already on wait queue '${e.on.name}'`);
-  const wasEmpty = q.list.length === 0;
-  q.list.unshift(e);
-  e.on = q;
-  emitAdd(q, e);
-  if (wasEmpty) yield* setActive(q);
+  if (link(q, e, false, '__add_wait_queue')) yield q.op.setActive[1];
 }
 
 /** `__add_wait_queue_tail(q, e)`: at the tail (wake-one waiters); caller holds `q.lock`. */
 export function* __add_wait_queue_tail(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  assertLocked(q, '__add_wait_queue_tail');
-  if (e.on !== null)
-    throw new Error(`__add_wait_queue_tail: entry '${e.name}' is already on wait queue '${e.on.name}'`);
-  const wasEmpty = q.list.length === 0;
-  q.list.push(e);
-  e.on = q;
-  emitAdd(q, e);
-  if (wasEmpty) yield* setActive(q);
+  if (link(q, e, true, '__add_wait_queue_tail')) yield q.op.setActive[1];
 }
 
 /** `__remove_wait_queue(q, e)`; caller holds `q.lock`. */
 export function* __remove_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  assertLocked(q, '__remove_wait_queue');
-  const i = q.list.indexOf(e);
-  if (i < 0) throw new Error(`__remove_wait_queue: entry '${e.name}' is not on wait queue '${q.name}'`);
-  q.list.splice(i, 1);
-  e.on = null;
-  const k = cur.kernel;
-  if (k !== null) k.emit('wq.remove', { wq: q.name, entry: e.name });
-  if (q.list.length === 0) yield* setActive(q);
+  if (unlink(q, e, '__remove_wait_queue')) yield q.op.setActive[0];
 }
 
 function assertLocked(q: WaitQueueHead, fn: string): void {
@@ -199,25 +223,28 @@ function assertLocked(q: WaitQueueHead, fn: string): void {
 
 /** `add_wait_queue(q, e)`: a non-exclusive waiter, at the head. */
 export function* add_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  yield* spin_lock_irqsave(q.lock);
+  const op = q.op;
+  yield op.lock;
   e.flags &= ~WQ_FLAG_EXCLUSIVE;
-  yield* __add_wait_queue(q, e);
-  yield* spin_unlock_irqrestore(q.lock);
+  if (link(q, e, false, '__add_wait_queue')) yield op.setActive[1];
+  yield op.unlock;
 }
 
 /** `add_wait_queue_exclusive(q, e)`: an exclusive waiter, at the tail. */
 export function* add_wait_queue_exclusive(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  yield* spin_lock_irqsave(q.lock);
+  const op = q.op;
+  yield op.lock;
   e.flags |= WQ_FLAG_EXCLUSIVE;
-  yield* __add_wait_queue_tail(q, e);
-  yield* spin_unlock_irqrestore(q.lock);
+  if (link(q, e, true, '__add_wait_queue_tail')) yield op.setActive[1];
+  yield op.unlock;
 }
 
 /** `remove_wait_queue(q, e)`. */
 export function* remove_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  yield* spin_lock_irqsave(q.lock);
-  yield* __remove_wait_queue(q, e);
-  yield* spin_unlock_irqrestore(q.lock);
+  const op = q.op;
+  yield op.lock;
+  if (unlink(q, e, '__remove_wait_queue')) yield op.setActive[0];
+  yield op.unlock;
 }
 
 /**
@@ -253,7 +280,7 @@ export function* add_wait_queue_cond(
 
 /** `waitqueue_active(q)`: a lockless peek at whether anyone waits. Racy without a barrier. */
 export function* waitqueue_active(q: WaitQueueHead): KernelCode<boolean> {
-  return (yield* READ_ONCE(q.active)) !== 0;
+  return (yield q.op.loadActive) !== 0;
 }
 
 /** `wq_has_sleeper(q)`: `smp_mb()` then `waitqueue_active(q)`: the safe lockless check. */
@@ -289,6 +316,7 @@ export function* __wake_up_common(
   key: unknown = null,
 ): KernelCode<number> {
   assertLocked(q, '__wake_up_common');
+  if (q.list.length === 0) return 0;
   const k = kernel();
   const modern = k.config.wakeSemantics === 'modern';
   const snapshot = q.list.slice();
@@ -304,12 +332,13 @@ export function* __wake_up_common(
     if (modern) {
       const ret =
         e.func !== null ? ((yield* e.func(e, mode, sync, key)) ?? 0) : yield* default_wake_function(e, mode);
-      k.emit('wq.wake', {
-        wq: q.name,
-        entry: e.name,
-        func: e.func === null ? 'default_wake_function' : e.func.name,
-        result: ret,
-      });
+      if (k.tracing)
+        k.emit('wq.wake', {
+          wq: q.name,
+          entry: e.name,
+          func: e.func === null ? 'default_wake_function' : e.func.name,
+          result: ret,
+        });
       if (ret < 0) break;
       if (ret > 0) woken++;
       if (ret > 0 && exclusive && --nr_exclusive === 0) break;
@@ -317,14 +346,20 @@ export function* __wake_up_common(
       // A threadless func entry: called, its result ignored, always uses up an exclusive slot.
       yield* e.func!(e, mode, sync, key);
       woken++;
-      k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func!.name, result: 1 });
+      if (k.tracing) k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func!.name, result: 1 });
       if (exclusive && --nr_exclusive === 0) break;
     } else {
       // A task entry (plain, or DEFINE_WAIT's autoremove_wake_function): it uses up an
       // exclusive slot only if its task really woke, as 2.4's try_to_wake_up() test.
       const ret =
         e.func !== null ? ((yield* e.func(e, mode, sync, key)) ?? 0) : yield* try_to_wake_up(e.private, mode);
-      k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func === null ? '' : e.func.name, result: ret });
+      if (k.tracing)
+        k.emit('wq.wake', {
+          wq: q.name,
+          entry: e.name,
+          func: e.func === null ? '' : e.func.name,
+          result: ret,
+        });
       if (ret !== 0) woken++;
       if (ret !== 0 && exclusive && --nr_exclusive === 0) break;
     }
@@ -339,9 +374,11 @@ export function* __wake_up(
   nr_exclusive: number,
   key: unknown = null,
 ): KernelCode<number> {
-  yield* spin_lock_irqsave(q.lock);
-  const n = yield* __wake_up_common(q, mode, nr_exclusive, 0, key);
-  yield* spin_unlock_irqrestore(q.lock);
+  const op = q.op;
+  yield op.lock;
+  // An empty queue: nothing to walk (and no walker to resume on every operation).
+  const n = q.list.length === 0 ? 0 : yield* __wake_up_common(q, mode, nr_exclusive, 0, key);
+  yield op.unlock;
   return n;
 }
 

@@ -24,9 +24,11 @@ export {
   wtd_calls_in_progress,
   wtd_describe,
   wtd_init,
+  wtd_mark,
   wtd_nonblocking,
   wtd_pop,
   wtd_push,
   wtd_queue,
   wtd_set_action,
+  wtd_unmark,
 } from './worktodo.js';

@@ -11,11 +11,13 @@ import {
   wtd_calls_in_progress,
   wtd_describe,
   wtd_init,
+  wtd_mark,
   wtd_nonblocking,
   wtd_pop,
   wtd_push,
   wtd_queue,
   wtd_set_action,
+  wtd_unmark,
 } from '../../src/wtd/worktodo.js';
 import { kernelWithPool } from './helpers.js';
 
@@ -188,5 +190,33 @@ describe('no wtd_* call sleeps in its caller (checked by the kernel)', () => {
     expect(r.status).toBe('done');
     expect(r.violations).toEqual([]);
     expect(seen).toEqual([['quick'], []]);
+  });
+
+  it('wtd_mark / wtd_unmark mark code that marks itself: a sleep in between is a bug, after it is not', () => {
+    const k = kernelWithPool(1);
+    const sem = sema_init(k, 's', 0);
+    const seen: (readonly string[])[] = [];
+    k.spawn('t', function* () {
+      const m = wtd_mark('self_marked');
+      try {
+        seen.push([...wtd_calls_in_progress()]);
+      } finally {
+        wtd_unmark(m);
+      }
+      seen.push([...wtd_calls_in_progress()]);
+      yield* msleep_ns(100); // unmarked: fine
+      const m2 = wtd_mark('self_marked');
+      try {
+        yield* down(sem); // marked: reported
+      } finally {
+        wtd_unmark(m2);
+      }
+    });
+    const r = k.run();
+    expect(seen).toEqual([['self_marked'], []]);
+    expect(r.violations[0]?.kind).toBe('bug');
+    expect(r.violations[0]?.message).toMatch(
+      /^sleeping inside self_marked\(\): t \(pid \d+\) called schedule\(\)/,
+    );
   });
 });

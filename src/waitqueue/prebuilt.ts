@@ -1,0 +1,51 @@
+/**
+ * Prebuilt operations, for hot paths.
+ *
+ * A primitive (`READ_ONCE`, `spin_lock_irqsave`, `smp_wmb`, `cpu` ...) is an iterator that
+ * yields one operation and returns the value the kernel resumes it with. `prebuilt(primitive)`
+ * takes that operation out once; kernel code then yields it directly (`yield q.lockOp`) instead
+ * of `yield* spin_lock_irqsave(q.lock)`: the same visible operation, without a fresh iterator
+ * per use and without a level of `yield*` on the way. Operations are immutable (the kernel
+ * shares frozen ones too), so one object serves every use. Only for primitives whose result is
+ * the resume value itself — loads, stores of a fixed value, lock and unlock, fences, costs —
+ * not for those that post-process it (the bit operations).
+ *
+ * - `prebuilt(primitive)`: the operation of a one-operation primitive.
+ * - `done(value)`: kernel code that returns `value` at once, for plain functions that hand back
+ *   either a generator or an immediate result (one `yield*` level less than a wrapper).
+ */
+import type { KernelCode, Op } from '../kernel/ops.js';
+
+/** The operation a one-operation primitive yields (see the module doc for which qualify). */
+export function prebuilt(primitive: KernelCode<unknown>): Op {
+  const r = primitive.next();
+  if (r.done === true) throw new Error('prebuilt: the primitive yielded no operation');
+  return r.value;
+}
+
+/** Kernel code that yields nothing and returns `value`. */
+class Done<T> implements Generator<Op, T, unknown> {
+  private readonly value: T;
+  constructor(value: T) {
+    this.value = value;
+  }
+  next(): IteratorResult<Op, T> {
+    return { value: this.value, done: true };
+  }
+  return(v: T): IteratorResult<Op, T> {
+    return { value: v, done: true };
+  }
+  throw(e: unknown): IteratorResult<Op, T> {
+    throw e;
+  }
+  [Symbol.iterator](): Generator<Op, T, unknown> {
+    return this;
+  }
+}
+
+const DONE_VOID: KernelCode<void> = new Done<void>(undefined);
+
+/** Kernel code that returns `value` at once (stateless: the `void` one is shared). */
+export function done<T>(value: T): KernelCode<T> {
+  return value === undefined ? (DONE_VOID as KernelCode<T>) : new Done(value);
+}
