@@ -15,6 +15,9 @@
  *   service time (`schedule_timeout`), and `up()`s. Also `meanWait` in units (Erlang C: 0.7455).
  * - `pingpong`: two tasks handing control to each other 1,000,000 times with
  *   `wake_up_process` + `schedule()`. Also `nsPerHandoff`.
+ *
+ * The tasks call the primitives through the trampoline (`yield f()`, see `KernelCode`), the
+ * form for hot paths; `yield* f()` gives the same steps and trace, a little slower.
  */
 
 import { seeded } from '../kernel/chooser.js';
@@ -22,7 +25,6 @@ import { Kernel } from '../kernel/kernel.js';
 import type { KernelCode } from '../kernel/ops.js';
 import { Xoshiro128 } from '../kernel/random.js';
 import {
-  current,
   schedule,
   schedule_timeout,
   set_current_state,
@@ -50,8 +52,8 @@ interface TimeoutsState {
 function* sleeper(k: Kernel, st: TimeoutsState): KernelCode<void> {
   const rng = st.rng;
   while (k.now < st.until) {
-    yield* set_current_state(TASK_INTERRUPTIBLE);
-    yield* schedule_timeout(Math.max(1, Math.round(rng.exp(UNIT_NS))));
+    yield set_current_state(TASK_INTERRUPTIBLE);
+    yield schedule_timeout(Math.max(1, Math.round(rng.exp(UNIT_NS))));
     st.count++;
   }
 }
@@ -72,18 +74,18 @@ interface MmcState {
 
 function* customer(k: Kernel, st: MmcState): KernelCode<void> {
   const arrived = k.now;
-  yield* down(st.sem);
+  yield down(st.sem);
   st.waitSum += k.now - arrived;
-  yield* set_current_state(TASK_UNINTERRUPTIBLE);
-  yield* schedule_timeout(Math.max(1, Math.round(st.rng.exp(UNIT_NS))));
-  yield* up(st.sem);
+  yield set_current_state(TASK_UNINTERRUPTIBLE);
+  yield schedule_timeout(Math.max(1, Math.round(st.rng.exp(UNIT_NS))));
+  yield up(st.sem);
   st.served++;
 }
 
 function* source(k: Kernel, st: MmcState, customers: number): KernelCode<void> {
   for (let i = 0; i < customers; i++) {
-    yield* set_current_state(TASK_UNINTERRUPTIBLE);
-    yield* schedule_timeout(Math.max(1, Math.round(st.rng.exp(UNIT_NS / 3.2))));
+    yield set_current_state(TASK_UNINTERRUPTIBLE);
+    yield schedule_timeout(Math.max(1, Math.round(st.rng.exp(UNIT_NS / 3.2))));
     k.spawn('c', () => customer(k, st));
   }
 }
@@ -102,15 +104,14 @@ interface PingState {
 }
 
 function* player(st: PingState, me: number): KernelCode<void> {
-  const self = current();
+  // Trampolined calls (`yield f()`): each primitive's operation goes straight to the kernel.
   while (st.handoffs < st.rounds) {
-    yield* set_current_state(TASK_INTERRUPTIBLE);
+    yield set_current_state(TASK_INTERRUPTIBLE);
     st.handoffs++;
-    yield* wake_up_process(st.peer[1 - me]!);
+    yield wake_up_process(st.peer[1 - me]!);
     if (st.handoffs >= st.rounds) break;
-    yield* schedule('pingpong');
+    yield schedule('pingpong');
   }
-  void self;
 }
 
 function buildPing(rounds: number): { k: Kernel; st: PingState } {

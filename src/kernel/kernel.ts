@@ -22,7 +22,7 @@ import { current as cur } from './current.js';
 import { EventHeap } from './heap.js';
 import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
-import { type KernelCode, type LockOp, OP, type Op } from './ops.js';
+import { type KernelCall, type KernelCode, type LockOp, OP, type Op, OpIter } from './ops.js';
 import { Spinlock } from './spinlock.js';
 import {
   Context,
@@ -581,19 +581,45 @@ export class Kernel {
     cur.task = cpu.task;
     cur.ctx = ctx;
     cur.kernel = this;
+    let threw = false;
     try {
       for (;;) {
-        let r: IteratorResult<Op, unknown>;
+        let r: IteratorResult<Op | KernelCall, unknown>;
         try {
-          r = ctx.gen.next(value);
+          r = threw ? ctx.gen.throw(value) : ctx.gen.next(value);
         } catch (e) {
-          throw this.wrapError(ctx, e);
+          // Thrown out of a trampolined call: into its caller, as `yield*` would.
+          if (ctx.calls.length === 0) throw this.wrapError(ctx, e);
+          ctx.gen = ctx.calls.pop()!;
+          value = e;
+          threw = true;
+          continue;
         }
+        threw = false;
         if (r.done === true) {
+          if (ctx.calls.length > 0) {
+            // A trampolined call returns: resume its caller with the result.
+            ctx.gen = ctx.calls.pop()!;
+            value = r.value;
+            continue;
+          }
           this.finish(ctx, r.value);
           return;
         }
-        const op = r.value;
+        let op = r.value as Op;
+        if (op.code === undefined) {
+          // `yield f()`: a call. A plain primitive gives up its operation at once; other code
+          // runs as a frame on this context's stack.
+          const callee = r.value as KernelCall;
+          const direct = callee instanceof OpIter ? callee.take() : null;
+          if (direct === null) {
+            ctx.calls.push(ctx.gen);
+            ctx.gen = callee;
+            value = undefined;
+            continue;
+          }
+          op = direct;
+        }
         value = undefined;
         switch (op.code) {
           case OP.COST: {
@@ -735,6 +761,7 @@ export class Kernel {
     t.result = result;
     // An exited task stays listed (for names in traces and reports): let go of its code.
     t.gen = PLACEHOLDER;
+    t.calls.length = 0;
     t.hot.length = 0;
     t.state.value = 8;
     if (!t.daemon) this.live--;

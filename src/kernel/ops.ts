@@ -16,9 +16,19 @@ import type { Task } from './task.js';
 /**
  * A piece of kernel code returning T. The value sent back into a `yield` depends on the
  * operation (each primitive below casts it to its own result type), hence `any`.
+ *
+ * Kernel code yields operations, or other kernel code: `yield f(x)` is a call through the
+ * context's own stack of frames (the trampoline), which runs `f(x)` to its end and resumes with
+ * its result, exactly as `yield* f(x)` would. `yield*` nests generators, and every level adds
+ * to every resume of the innermost one; a trampolined call costs the same at any depth. Its
+ * result is untyped, so hot paths that use it say the type: `const n: number = yield f(x)`.
  */
 // biome-ignore lint/suspicious/noExplicitAny: the resume value's type depends on the operation yielded
-export type KernelCode<T = void> = Generator<Op, T, any>;
+export type KernelCode<T = void> = Generator<Op | KernelCall, T, any>;
+
+/** Kernel code yielded as a trampolined call (see `KernelCode`). */
+// biome-ignore lint/suspicious/noExplicitAny: as KernelCode
+export interface KernelCall extends Generator<Op | KernelCall, unknown, any> {}
 
 /** Operation codes. */
 export const OP = {
@@ -178,6 +188,17 @@ export class OpIter<T> implements Generator<Op, T, unknown> {
     this.done = true;
     this.value = this.post === null ? v : this.post(v);
     return this as unknown as IteratorResult<Op, T>;
+  }
+  /**
+   * The trampoline's short cut for `yield primitive()`: when the result is the resume value
+   * itself (no `post`) and the iterator is fresh, marks it driven to its end and returns its
+   * operation, whose result goes straight back to the caller; else null (it runs as a frame).
+   */
+  take(): Op | null {
+    if (this.post !== null || this.state !== 0) return null;
+    this.state = 2;
+    this.done = true;
+    return this.op;
   }
   /**
    * Makes a finished iterator new again, for a context's cache of a hot primitive; false (and

@@ -45,7 +45,10 @@ export class Context {
   readonly id: number;
   readonly name: string;
   readonly kind: 'task' | 'irq';
+  /** The running frame of its kernel code. */
   gen: KernelCode<unknown>;
+  /** The frames below it, callers of trampolined calls (`yield f()`), innermost last. */
+  readonly calls: KernelCode<unknown>[] = [];
   /** The visible operation this context is stopped in front of, or null. */
   pending: Op | null = null;
   /** CPU it is on (running or queued), or null. */

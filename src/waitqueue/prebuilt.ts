@@ -20,7 +20,9 @@ import type { KernelCode, Op } from '../kernel/ops.js';
 export function prebuilt(primitive: KernelCode<unknown>): Op {
   const r = primitive.next();
   if (r.done === true) throw new Error('prebuilt: the primitive yielded no operation');
-  return r.value;
+  if ((r.value as Op).code === undefined)
+    throw new Error('prebuilt: the primitive yielded a call, not an operation');
+  return r.value as Op;
 }
 
 /** Kernel code that yields nothing and returns `value`. */

@@ -1,0 +1,142 @@
+/**
+ * Trampolined calls (`yield f()`): the kernel runs the callee as a frame on the context's own
+ * stack and resumes the caller with its result. Random call trees — with visible operations,
+ * primitives that post-process their result, yields to other tasks, exceptions thrown and
+ * caught across frames — give the same trace, results and log as the same code written with
+ * `yield*`, step for step, on two CPUs under a seeded Chooser.
+ */
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import type { Cell } from '../../src/kernel/cell.js';
+import { seeded } from '../../src/kernel/chooser.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { type KernelCode, READ_ONCE, test_bit, WRITE_ONCE } from '../../src/kernel/ops.js';
+import { schedule } from '../../src/kernel/sched.js';
+import type { TraceEvent } from '../../src/trace/events.js';
+
+interface Frame {
+  ops: number;
+  kids: Frame[];
+  throws: boolean;
+  catches: boolean;
+  yields: boolean;
+}
+
+/** Call trees at most `depth` calls deep. */
+function frameArb(depth: number): fc.Arbitrary<Frame> {
+  return fc.record({
+    ops: fc.integer({ min: 0, max: 2 }),
+    kids: depth === 0 ? fc.constant([]) : fc.array(frameArb(depth - 1), { maxLength: 3 }),
+    throws: fc.boolean(),
+    catches: fc.boolean(),
+    yields: fc.boolean(),
+  });
+}
+
+class Boom extends Error {
+  readonly sum: number;
+  constructor(sum: number) {
+    super(`boom ${sum}`);
+    this.sum = sum;
+  }
+}
+
+/** One frame of the tree, calling its children with `yield` (tramp) or `yield*`. */
+function* frame(f: Frame, cell: Cell, tramp: boolean, log: string[], path: string): KernelCode<number> {
+  let sum = 0;
+  for (let i = 0; i < f.ops; i++) {
+    const v: number = tramp ? yield READ_ONCE(cell) : yield* READ_ONCE(cell);
+    const b: number = tramp ? yield test_bit(0, cell) : yield* test_bit(0, cell);
+    sum += v + b;
+    if (tramp) yield WRITE_ONCE(cell, (v + 1) % 7);
+    else yield* WRITE_ONCE(cell, (v + 1) % 7);
+  }
+  if (f.yields) {
+    if (tramp) yield schedule('');
+    else yield* schedule('');
+  }
+  for (let i = 0; i < f.kids.length; i++) {
+    const kid = f.kids[i]!;
+    const at = `${path}.${i}`;
+    if (f.catches) {
+      try {
+        sum += tramp ? yield frame(kid, cell, tramp, log, at) : yield* frame(kid, cell, tramp, log, at);
+      } catch (e) {
+        if (!(e instanceof Boom)) throw e;
+        log.push(`${path} caught ${e.message}`);
+        sum += e.sum;
+      } finally {
+        log.push(`${path} finally ${i}`);
+      }
+    } else {
+      sum += tramp ? yield frame(kid, cell, tramp, log, at) : yield* frame(kid, cell, tramp, log, at);
+    }
+  }
+  if (f.throws) throw new Boom(sum);
+  return sum;
+}
+
+function runTree(trees: Frame[], tramp: boolean, seed: number) {
+  const k = new Kernel({ cpus: 2, timed: false, trace: true }, seeded(seed));
+  const events: string[] = [];
+  k.events.on('trace', (e: TraceEvent) => events.push(JSON.stringify(e)));
+  const cell = k.cell('x', 0);
+  const log: string[] = [];
+  const results: (number | string)[] = trees.map(() => Number.NaN);
+  trees.forEach((t, i) => {
+    k.spawn(`t${i}`, function* () {
+      try {
+        results[i] = tramp
+          ? yield frame(t, cell, true, log, `t${i}`)
+          : yield* frame(t, cell, false, log, `t${i}`);
+      } catch (e) {
+        results[i] = (e as Error).message;
+      }
+    });
+  });
+  const r = k.run({ maxSteps: 20_000 });
+  return { status: r.status, steps: r.steps, choices: [...r.choices], events, log, results };
+}
+
+describe('trampolined calls', () => {
+  test.prop([fc.array(frameArb(4), { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 1_000 })], {
+    numRuns: 80,
+  })('yield f() runs exactly as yield* f(): same trace, results, log and choices', (trees, seed) => {
+    const nested = runTree(trees, false, seed);
+    const tramp = runTree(trees, true, seed);
+    expect(tramp.status).toBe('done');
+    expect(tramp).toEqual(nested);
+  });
+
+  it('a call chain 10,000 frames deep runs and returns', () => {
+    const k = new Kernel({ cpus: 1, timed: false });
+    const cell = k.cell('x', 3);
+    function* down(n: number): KernelCode<number> {
+      if (n === 0) return yield READ_ONCE(cell);
+      const below: number = yield down(n - 1);
+      return below + 1;
+    }
+    let got = -1;
+    k.spawn('deep', function* () {
+      got = yield down(10_000);
+    });
+    expect(k.run().status).toBe('done');
+    expect(got).toBe(10_003);
+  });
+
+  it('an exception nobody catches stops the run with the task named, as with yield*', () => {
+    for (const tramp of [true, false]) {
+      const k = new Kernel({ cpus: 1, timed: false });
+      const cell = k.cell('x', 0);
+      function* bad(): KernelCode<void> {
+        yield READ_ONCE(cell);
+        throw new Error('bad state');
+      }
+      k.spawn('victim', function* () {
+        if (tramp) yield bad();
+        else yield* bad();
+      });
+      expect(() => k.run()).toThrow(/task 'victim' \(pid \d+\) threw at step \d+: bad state/);
+    }
+  });
+});
