@@ -103,7 +103,9 @@ export function create_process(
       // spawn() runs the task up to its first visible operation before returning, so the
       // process must be attached here, before user code can make its first syscall.
       task.data.process = p;
-      const r = yield* code(p, task);
+      // A trampolined call: the process's code runs as a frame below this one, which costs its
+      // operations nothing.
+      const r: unknown = yield code(p, task);
       yield* exit_files(p);
       p.exited = true;
       return r;
@@ -120,15 +122,26 @@ export function* exit_files(p: Process): KernelCode<void> {
   for (let fd = 0; fd < p.files.length; fd++) if (p.files[fd] != null) yield* sys_close(p, fd);
 }
 
+/** Counter names `syscall.<name>`, made once per name. */
+const counterNames = new Map<string, string>();
+
 /** `syscall(name, ...args)`: the entry from user code in the current process. */
 export function* syscall(name: string, ...args: unknown[]): KernelCode<number> {
   const p = current_process();
   const k = kernel();
-  const h = syscalls(k).table.get(name);
-  k.count(`syscall.${name}`);
+  const st = syscalls(k);
+  const h = st.table.get(name);
+  let counter = counterNames.get(name);
+  if (counter === undefined) {
+    counter = `syscall.${name}`;
+    counterNames.set(name, counter);
+  }
+  k.count(counter);
   if (h === undefined) return -ENOSYS;
-  if (k.config.timed) yield* cpu(syscalls(k).syscallNs);
-  return yield* (h as (p: Process, ...a: unknown[]) => KernelCode<number>)(p, ...args);
+  if (k.config.timed) yield cpu(st.syscallNs);
+  // A trampolined call: the handler's operations do not pass through this frame.
+  const r: number = yield (h as (p: Process, ...a: unknown[]) => KernelCode<number>)(p, ...args);
+  return r;
 }
 
 function* resolve(k: Kernel, p: Process, path: string, flags: number): KernelCode<File | number> {
