@@ -149,9 +149,9 @@ export interface TimerHandle {
 
 /** An interrupt handler, then the interrupt-exit hook (tq_immediate) in the same context. */
 function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<void> {
-  yield* handler();
+  yield handler();
   const hook = k.irqExitHook;
-  if (hook !== null) yield* hook();
+  if (hook !== null) yield hook();
 }
 
 /** The full barrier an `smp_store_mb` waits in when its store is buffered. */

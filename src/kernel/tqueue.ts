@@ -81,7 +81,7 @@ function state(k: Kernel): TqState {
     states.set(k, s);
     const imm = s.tq_immediate;
     k.irqExitHook = function* () {
-      if (imm.list.length > 0) yield* run_task_queue(imm);
+      if (imm.list.length > 0) yield run_task_queue(imm);
     };
   }
   return s;
@@ -112,8 +112,9 @@ export function* queue_task(
 export function* run_task_queue(tq: TaskQueue): KernelCode<void> {
   const batch = yield* atomic(tq.obj, true, `run_task_queue ${tq.name}`, () => tq.list.splice(0));
   for (const item of batch) {
-    cur.kernel?.emit('tq.run', { queue: tq.name, what: item.label });
-    yield* item.routine();
+    const k = cur.kernel;
+    if (k?.tracing) k.emit('tq.run', { queue: tq.name, what: item.label });
+    yield item.routine();
   }
 }
 
@@ -146,20 +147,20 @@ export function keventd_workers(k: Kernel): readonly Task[] {
 function* worker(k: Kernel, pool: Pool): KernelCode<void> {
   const me = current();
   for (;;) {
-    yield* spin_lock_irqsave(pool.lock);
+    yield spin_lock_irqsave(pool.lock);
     const item = pool.work.shift();
     if (item === undefined) {
       pool.idle.push(me);
-      yield* set_current_state(TASK_INTERRUPTIBLE);
-      yield* spin_unlock_irqrestore(pool.lock);
-      yield* schedule('keventd: no work');
+      yield set_current_state(TASK_INTERRUPTIBLE);
+      yield spin_unlock_irqrestore(pool.lock);
+      yield schedule('keventd: no work');
       continue;
     }
     if (item instanceof TqStruct) item.sync = false;
-    yield* spin_unlock_irqrestore(pool.lock);
+    yield spin_unlock_irqrestore(pool.lock);
     k.count('keventd.routines');
-    cur.kernel?.emit('tq.run', { queue: 'keventd', what: item.label });
-    yield* item.routine();
+    if (k.tracing) k.emit('tq.run', { queue: 'keventd', what: item.label });
+    yield item.routine();
     k.release();
   }
 }
@@ -172,13 +173,13 @@ export function* schedule_task(routine: Routine, label = routine.name || 'routin
   const k = kernel();
   if (state(k).pool === null) keventd_init(k);
   const pool = state(k).pool!;
-  yield* spin_lock_irqsave(pool.lock);
+  yield spin_lock_irqsave(pool.lock);
   pool.work.push({ routine, label });
   k.hold();
-  cur.kernel?.emit('tq.queue', { queue: 'keventd', what: label });
+  if (k.tracing) k.emit('tq.queue', { queue: 'keventd', what: label });
   const w = pool.idle.shift();
-  yield* spin_unlock_irqrestore(pool.lock);
-  if (w !== undefined) yield* wake_up_process(w);
+  yield spin_unlock_irqrestore(pool.lock);
+  if (w !== undefined) yield wake_up_process(w);
 }
 
 /**
@@ -189,17 +190,17 @@ export function* schedule_tq(tq: TqStruct): KernelCode<number> {
   const k = kernel();
   if (state(k).pool === null) keventd_init(k);
   const pool = state(k).pool!;
-  yield* spin_lock_irqsave(pool.lock);
+  yield spin_lock_irqsave(pool.lock);
   if (tq.sync) {
-    yield* spin_unlock_irqrestore(pool.lock);
+    yield spin_unlock_irqrestore(pool.lock);
     return 0;
   }
   tq.sync = true;
   pool.work.push(tq);
   k.hold();
-  cur.kernel?.emit('tq.queue', { queue: 'keventd', what: tq.label });
+  if (k.tracing) k.emit('tq.queue', { queue: 'keventd', what: tq.label });
   const w = pool.idle.shift();
-  yield* spin_unlock_irqrestore(pool.lock);
-  if (w !== undefined) yield* wake_up_process(w);
+  yield spin_unlock_irqrestore(pool.lock);
+  if (w !== undefined) yield wake_up_process(w);
   return 1;
 }
