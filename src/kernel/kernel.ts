@@ -154,6 +154,9 @@ function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<voi
   if (hook !== null) yield hook();
 }
 
+/** Interrupt context names (`irq:<name>`), made once per interrupt name. */
+const irqContextNames = new Map<string, string>();
+
 /** The full barrier an `smp_store_mb` waits in when its store is buffered. */
 const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
 
@@ -553,7 +556,12 @@ export class Kernel {
     // The exit hook is looked up when the handler ends: a handler may be what installs it
     // (the first use of tq_immediate), and its routines must still run at this exit.
     const body = irqBody(this, req.handler);
-    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, `irq:${req.name}`, 'irq', body);
+    let name = irqContextNames.get(req.name);
+    if (name === undefined) {
+      name = `irq:${req.name}`;
+      irqContextNames.set(req.name, name);
+    }
+    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, name, 'irq', body);
     ctx.cpu = c;
     c.stack.push(ctx);
     c.irqsOff = true;
