@@ -34,6 +34,8 @@ export class Cpu {
   /** When the current cost ends, and its heap event (to cancel when an interrupt cuts in). */
   costEnd = 0;
   costEvent: { cancel(): boolean } | null = null;
+  /** The cost event object, kept to be armed again once it is off the heap (kernel-private). */
+  costTimer: unknown = null;
   /** The lock this CPU is spinning on (for the trace and hang reports), or null. */
   spinning: Spinlock | null = null;
   /** Time this CPU spent on costs (ns) and spinning (steps it was blocked on a lock). */

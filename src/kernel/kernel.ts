@@ -725,7 +725,16 @@ export class Kernel {
   private startCost(cpu: Cpu, ns: number): void {
     cpu.busy = true;
     cpu.costEnd = this.now + ns;
-    cpu.costEvent = this.push(cpu.costEnd, new Timed(this, 'cpu', cpu.id, null, 'cost', false));
+    // One event object per CPU, armed again when off the heap (an interrupt that cut into a
+    // cost leaves the cancelled one there until it comes up).
+    let ev = cpu.costTimer as Timed | null;
+    if (ev === null || ev.queued) {
+      ev = new Timed(this, 'cpu', cpu.id, null, 'cost', false);
+      cpu.costTimer = ev;
+    } else {
+      ev.cancelled = false;
+    }
+    cpu.costEvent = this.push(cpu.costEnd, ev);
     if (this.tracing) {
       const save = cur.cpu;
       cur.cpu = cpu;
