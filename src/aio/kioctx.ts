@@ -15,7 +15,7 @@
  */
 import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb, WRITE_ONCE } from '../kernel/ops.js';
+import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb } from '../kernel/ops.js';
 import type { File, Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import {
@@ -25,7 +25,7 @@ import {
   spin_unlock,
   spin_unlock_irqrestore,
 } from '../kernel/spinlock.js';
-import { prebuilt } from '../waitqueue/prebuilt.js';
+import { prebuilt, write_once_op } from '../waitqueue/prebuilt.js';
 import { init_waitqueue_head, type WaitQueueHead, wake_up, wake_up_all } from '../waitqueue/waitqueue.js';
 import { type AioLimits, aio_limits } from './limits.js';
 
@@ -228,24 +228,29 @@ export function put64(dv: DataView, off: number, v: number): void {
 export function* aio_get_req(ctx: Kioctx): KernelCode<Kiocb | null> {
   const op = ctx.op;
   yield op.lock;
-  let req: Kiocb | null = null;
-  const head: number = yield op.loadHead;
-  if (!ctx.dead && ctx.reqsActive < ctx.ringAvail(head)) {
-    const reqs = ctx.reqs;
-    for (let i = 0; i < reqs.length; i++) {
-      const r = reqs[i]!;
-      if (r.state !== 'free') continue;
-      r.state = 'queued';
-      r.nr_transferred = 0;
-      r.cancel = null;
-      ctx.reqsActive++;
-      ctx.lim.reqsActive++;
-      req = r;
-      break;
-    }
-  }
+  const req = aio_get_req_locked(ctx, yield op.loadHead);
   yield op.unlock;
   return req;
+}
+
+/**
+ * The body of `aio_get_req`, under `ctx->lock` with `head` just read (`yield op.lock; head =
+ * yield op.loadHead; ...; yield op.unlock`), for a hot caller that makes those operations inline.
+ */
+export function aio_get_req_locked(ctx: Kioctx, head: number): Kiocb | null {
+  if (ctx.dead || ctx.reqsActive >= ctx.ringAvail(head)) return null;
+  const reqs = ctx.reqs;
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i]!;
+    if (r.state !== 'free') continue;
+    r.state = 'queued';
+    r.nr_transferred = 0;
+    r.cancel = null;
+    ctx.reqsActive++;
+    ctx.lim.reqsActive++;
+    return r;
+  }
+  return null;
 }
 
 /** Gives a request back without an event (submission failed before it was accepted). */
@@ -274,12 +279,18 @@ function releaseReq(req: Kiocb): void {
 export function* aio_start(req: Kiocb, gen: number): KernelCode<boolean> {
   const op = req.ctx.op;
   yield op.lock;
+  const ok = aio_start_locked(req, gen);
+  yield op.unlock;
+  return ok;
+}
+
+/** The body of `aio_start`, under `ctx->lock` (for a hot caller that takes it inline). */
+export function aio_start_locked(req: Kiocb, gen: number): boolean {
   const ok = req.state === 'queued' && req.gen === gen;
   if (ok) {
     req.state = 'running';
     req.cancel = null;
   }
-  yield op.unlock;
   return ok;
 }
 
@@ -300,15 +311,15 @@ export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<voi
   req.state = 'done';
   const tail = ctx.ktail;
   const slot = ctx.slots[tail]!;
-  yield* WRITE_ONCE(slot.obj, req.user_obj);
-  yield* WRITE_ONCE(slot.data, req.user_data);
-  yield* WRITE_ONCE(slot.res, res);
-  yield* WRITE_ONCE(slot.res2, res2);
+  yield write_once_op(slot.obj, req.user_obj);
+  yield write_once_op(slot.data, req.user_data);
+  yield write_once_op(slot.res, res);
+  yield write_once_op(slot.res2, res2);
   ctx.mirrorEvent(tail, req.user_data, req.user_obj, res, res2);
   yield WMB; // the event before the tail
   const nt = (tail + 1) % ctx.nr;
   ctx.ktail = nt;
-  yield* WRITE_ONCE(ctx.tail, nt);
+  yield write_once_op(ctx.tail, nt);
   ctx.mirrorIndex('tail', nt);
   yield WMB;
   ctx.published++;
@@ -321,7 +332,7 @@ export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<voi
   yield op.unlock;
   const how = ctx.lim.completeWakeup;
   if (how === 'wake_up' || last) {
-    yield* wake_up_all(ctx.wait);
+    yield wake_up_all(ctx.wait);
   } else {
     if (how === 'mb+waitqueue_active') yield MB;
     // waitqueue_active(&ctx->wait), inline.
@@ -358,7 +369,7 @@ export function* aio_read_evt(ctx: Kioctx, peeked = false): KernelCode<IoEvent |
     ev = { data: yield l[0], obj: yield l[1], res: yield l[2], res2: yield l[3] };
     yield MB; // the head update after the event is read
     const nh = (head + 1) % ctx.nr;
-    yield* WRITE_ONCE(ctx.head, nh);
+    yield write_once_op(ctx.head, nh);
     ctx.mirrorIndex('head', nh);
   }
   yield op.ringUnlock;

@@ -28,7 +28,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
 import type { File, Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
-import { done } from '../waitqueue/prebuilt.js';
+import { atomic_op, done } from '../waitqueue/prebuilt.js';
 import { init_waitqueue_head, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
 
 /** A page of a kvec: 4 KiB of bytes (a `Page` qualifies). */
@@ -164,7 +164,7 @@ class KvecIo {
 function* end_kvec_bh(bh: BufferHead, uptodate: boolean): KernelCode<void> {
   const io = bh.b_private as KvecIo;
   bh.b_private = null;
-  const last = yield* atomic(io.obj, true, 'kvec io done', () => {
+  const last: boolean = yield atomic_op(io.obj, true, 'kvec io done', () => {
     if (!uptodate) io.errno = -EIO;
     const p = pool(io.k, bh.b_size);
     if (p.length < 4096) p.push(bh);
@@ -198,7 +198,11 @@ export function* brw_kvec_async(
     for (let off = 0; off < v.length; off += bsize, unit++) {
       const blocknr = blocks[unit];
       if (blocknr === undefined) throw new Error(`brw_kvec_async: no block for unit ${unit}`);
-      const data = v.page.data.subarray(v.offset + off, v.offset + off + bsize);
+      const pd = v.page.data;
+      const data =
+        v.offset + off === 0 && bsize === pd.length
+          ? pd
+          : pd.subarray(v.offset + off, v.offset + off + bsize);
       if (blocknr < 0) {
         if (rw === READ) data.fill(0);
         continue;

@@ -65,7 +65,14 @@ import {
   wtd_set_action,
   wtd_unmark,
 } from '../wtd/worktodo.js';
-import { aio_complete, aio_start, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, type Kiocb } from './kioctx.js';
+import {
+  aio_complete,
+  aio_start,
+  aio_start_locked,
+  IOCB_CMD_PREAD,
+  IOCB_CMD_PWRITE,
+  type Kiocb,
+} from './kioctx.js';
 import {
   brw_kvec_async,
   type Kvec,
@@ -177,7 +184,7 @@ function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: numb
     kvec_done(rw, inode, pos, total, cb, res),
   );
   const q = tq_disk(k);
-  if (q.list.length > 0) yield* run_task_queue(q);
+  if (q.list.length > 0) yield run_task_queue(q);
   return 0;
 }
 
@@ -350,9 +357,14 @@ function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): Kern
       yield* finish(st, mayBlock);
       return 0;
     }
-    if (k.config.timed) yield* cpu(DIRECT_PIN_NS_PER_PAGE * vec.veclets.length);
+    if (k.config.timed) yield cpu(DIRECT_PIN_NS_PER_PAGE * vec.veclets.length);
     if (!st.started) {
-      if (!(yield* aio_start(st.req, st.gen))) {
+      // aio_start(st.req, st.gen), inline (two operations: no frame of its own).
+      const op = st.req.ctx.op;
+      yield op.lock;
+      const ok = aio_start_locked(st.req, st.gen);
+      yield op.unlock;
+      if (!ok) {
         // Cancelled while queued: its event is already out; just let go.
         yield* unmap_kvec(vec);
         if (st.semHeld) yield* up(st.inode.i_sem);
@@ -374,7 +386,10 @@ function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): Kern
   }
 }
 
-/** The chunk's completion (interrupt context): the next chunk on a worker, or the end. */
+/**
+ * The chunk's completion (interrupt context): the next chunk on a worker, or the end. (It
+ * yields a few times only, so its caller delegates to it; `aio_complete` is a trampolined call.)
+ */
 function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
   const st = data as DirectAio;
   yield* unmap_kvec(vec);
@@ -384,7 +399,13 @@ function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
     yield* toWorker(st, goOnWorker);
     return;
   }
-  yield* finish(st, false);
+  if (st.rw === READ && st.started && !st.semHeld) {
+    // `finish(st, false)` of a read that started: just aio_complete (no frame for finish).
+    yield aio_complete(st.req, st.done > 0 ? st.done : st.err);
+    aio_update_stats(st.req.ctx.k);
+    return;
+  }
+  yield finish(st, false);
 }
 
 function* finishOnWorker(_w: Worktodo, data: unknown): KernelCode<void> {
@@ -419,7 +440,7 @@ function* finish(st: DirectAio, mayBlock: boolean): KernelCode<void> {
     if (!(yield* aio_start(st.req, st.gen))) return;
     st.started = true;
   }
-  yield* aio_complete(st.req, result);
+  yield aio_complete(st.req, result);
   aio_update_stats(st.req.ctx.k);
 }
 

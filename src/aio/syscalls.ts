@@ -12,6 +12,8 @@
  *   `aio_fsync`, and `aio_check` for its own argument rules); a file without them is served
  *   by its synchronous `read`/`write`/`fsync` on a keventd worker thread.
  */
+
+import { user_region } from '../devices/kiobuf.js';
 import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ENOENT, ETIME } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { KernelCode } from '../kernel/ops.js';
@@ -57,7 +59,7 @@ import { aio_install_devices } from './devices.js';
 import {
   AIO_RING_HEADER_SIZE,
   aio_complete,
-  aio_get_req,
+  aio_get_req_locked,
   aio_read_evt,
   aio_start,
   ctxOfFile,
@@ -147,13 +149,13 @@ const eventView = new DataView(eventBytes.buffer);
  * [addr, addr + 32) is not mapped writable.
  */
 function put_event(p: Process, addr: number, ev: IoEvent): boolean {
-  const v = p.mm.user_view(addr, IO_EVENT_SIZE, true);
-  if (v === null) return false;
+  const r = user_region(p, addr, IO_EVENT_SIZE, true);
+  if (r === null) return false;
   put64(eventView, 0, ev.data);
   put64(eventView, 8, ev.obj);
   put64(eventView, 16, ev.res);
   put64(eventView, 24, ev.res2);
-  v.set(eventBytes);
+  r.data.set(eventBytes, addr - r.start);
   return true;
 }
 
@@ -294,26 +296,29 @@ export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): Kern
   const k = ctx.k;
   // The iocb is read field by field from user memory (as `decodeIocb` would decode a copy of
   // it: nothing runs in between), the 64-bit fields as two 32-bit halves.
-  const b = p.mm.user_view(user_iocb, IOCB_SIZE);
-  if (b === null) return -EFAULT;
+  // In place: the iocb's bytes are at `o` in its region's data (as `user_view` would check).
+  const region = user_region(p, user_iocb, IOCB_SIZE);
+  if (region === null) return -EFAULT;
+  const b = region.data;
+  const o = user_iocb - region.start;
   if (
-    le32(b, 12) !== 0 || // aio_reserved1
-    le32(b, 48) !== 0 ||
-    le32(b, 52) !== 0 || // aio_reserved2
-    le32(b, 56) !== 0 ||
-    le32(b, 60) !== 0 // aio_reserved3
+    le32(b, o + 12) !== 0 || // aio_reserved1
+    le32(b, o + 48) !== 0 ||
+    le32(b, o + 52) !== 0 || // aio_reserved2
+    le32(b, o + 56) !== 0 ||
+    le32(b, o + 60) !== 0 // aio_reserved3
   )
     return -EINVAL;
-  const bufHi = le32(b, 28);
-  const nbytesHi = le32(b, 36);
-  const posHi = le32(b, 44); // negative offsets have the top bit set: larger still
+  const bufHi = le32(b, o + 28);
+  const nbytesHi = le32(b, o + 36);
+  const posHi = le32(b, o + 44); // negative offsets have the top bit set: larger still
   if (bufHi > MAX_SAFE_HI || nbytesHi > MAX_SAFE_HI || posHi > MAX_SAFE_HI) return -EINVAL;
-  const buf = bufHi * TWO_32 + le32(b, 24);
-  const nbytes = nbytesHi * TWO_32 + le32(b, 32);
-  const pos = posHi * TWO_32 + le32(b, 40);
-  const aio_data = le32(b, 4) * TWO_32 + le32(b, 0);
-  const op = b[16]! | (b[17]! << 8);
-  const file = p.fget(le32(b, 20));
+  const buf = bufHi * TWO_32 + le32(b, o + 24);
+  const nbytes = nbytesHi * TWO_32 + le32(b, o + 32);
+  const pos = posHi * TWO_32 + le32(b, o + 40);
+  const aio_data = le32(b, o + 4) * TWO_32 + le32(b, o);
+  const op = b[o + 16]! | (b[o + 17]! << 8);
+  const file = p.fget(le32(b, o + 20));
   if (file === null) return -EBADF;
   if (!knownOpcode(op)) return -EINVAL;
   const mode = file.f_flags & O_ACCMODE;
@@ -342,8 +347,12 @@ export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): Kern
     if (bad < 0) return bad;
   }
   // aio_key is written back into the user's iocb: it must be writable.
-  if (p.mm.user_view(user_iocb + 8, 4, true) === null) return -EFAULT;
-  const req = yield* aio_get_req(ctx);
+  if (user_region(p, user_iocb + 8, 4, true) === null) return -EFAULT;
+  // aio_get_req(ctx), inline (its three operations: no frame of its own).
+  const cop = ctx.op;
+  yield cop.lock;
+  const req = aio_get_req_locked(ctx, yield cop.loadHead);
+  yield cop.unlock;
   if (req === null) return -EAGAIN;
   req.gen++;
   req.filp = file;
@@ -353,17 +362,20 @@ export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): Kern
   req.buf = buf;
   req.nbytes = nbytes;
   req.pos = pos;
-  const kv = p.mm.user_view(user_iocb + 8, 4, true)!;
+  const kr = user_region(p, user_iocb + 8, 4, true)!;
+  const kv = kr.data;
+  const ko = user_iocb + 8 - kr.start;
   const key = req.key;
-  kv[0] = key & 0xff;
-  kv[1] = (key >>> 8) & 0xff;
-  kv[2] = (key >>> 16) & 0xff;
-  kv[3] = key >>> 24;
+  kv[ko] = key & 0xff;
+  kv[ko + 1] = (key >>> 8) & 0xff;
+  kv[ko + 2] = (key >>> 16) & 0xff;
+  kv[ko + 3] = key >>> 24;
   ctx.submitted++;
   k.count('aio.submitted');
   if (k.tracing) k.emit('aio.submit', { ctx: ctx.id, idx: req.key, op: opName(op) });
-  const ret = yield* io_submit(file, req);
-  if (ret !== 0) yield* aio_complete(req, ret);
+  // Trampolined calls: the submission path runs below this frame, not through it.
+  const ret: number = yield io_submit(file, req);
+  if (ret !== 0) yield aio_complete(req, ret);
   return 0;
 }
 
@@ -442,7 +454,7 @@ export function* sys_submit_ios(p: Process, ctx_fd: number, nr: number, iocbpp: 
       ret = -EFAULT;
       break;
     }
-    ret = yield* io_submit_one(c, p, hi * TWO_32 + le32(arr, i * 8));
+    ret = yield io_submit_one(c, p, hi * TWO_32 + le32(arr, i * 8)); // a trampolined call
     if (ret !== 0) break;
   }
   return i > 0 ? i : ret;
@@ -464,11 +476,13 @@ function* read_events(
   timeout: number,
 ): KernelCode<number> {
   // Each aio_read_evt(ctx) below is spelled `peek ? null : aio_read_evt(ctx, true)`: its
-  // lockless peek at head and tail made inline (the ring is often empty: no call then).
+  // lockless peek at head and tail made inline (the ring is often empty: no call then). The
+  // calls are trampolined (`yield f()`): a plain primitive hands its operation straight over.
   const op = ctx.op;
   let i = 0;
   while (i < nr) {
-    const ev = (yield op.loadHead) === (yield op.loadTail) ? null : yield* aio_read_evt(ctx, true);
+    const ev: IoEvent | null =
+      (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
     if (ev === null) break;
     if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) return i > 0 ? i : -EFAULT;
     i++;
@@ -481,28 +495,30 @@ function* read_events(
   let ret = 0;
   yield* add_wait_queue_exclusive(ctx.wait, wait);
   for (;;) {
-    yield* set_current_state(TASK_INTERRUPTIBLE);
-    const ev = (yield op.loadHead) === (yield op.loadTail) ? null : yield* aio_read_evt(ctx, true);
+    yield set_current_state(TASK_INTERRUPTIBLE);
+    const ev: IoEvent | null =
+      (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
     if (ev !== null) {
       if (!put_event(p, events, ev)) ret = -EFAULT;
       else ret = 1;
       break;
     }
     if (deadline >= 0 && k.now >= deadline) break;
-    if (deadline < 0) yield* schedule(ctx.eventsWaitName);
-    else yield* schedule_timeout(deadline - k.now, ctx.eventsWaitName);
+    if (deadline < 0) yield schedule(ctx.eventsWaitName);
+    else yield schedule_timeout(deadline - k.now, ctx.eventsWaitName);
     if (signal_pending(t)) {
       ret = -EINTR;
       break;
     }
   }
-  yield* set_current_state(TASK_RUNNING);
+  yield set_current_state(TASK_RUNNING);
   yield* remove_wait_queue(ctx.wait, wait);
   if (ret === 1) {
     // More may have arrived: take them without sleeping.
     i = 1;
     while (i < nr) {
-      const ev = (yield op.loadHead) === (yield op.loadTail) ? null : yield* aio_read_evt(ctx, true);
+      const ev: IoEvent | null =
+        (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
       if (ev === null) break;
       if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) break;
       i++;
@@ -527,7 +543,7 @@ export function sys_io_getevents(
   if (typeof c === 'number') return done(c);
   if (!Number.isInteger(nr) || nr < 0) return done(-EINVAL);
   if (nr === 0) return done(0);
-  if (p.mm.user_view(events, nr * IO_EVENT_SIZE, true) === null) return done(-EFAULT);
+  if (user_region(p, events, nr * IO_EVENT_SIZE, true) === null) return done(-EFAULT);
   let ns = -1;
   if (timeout !== 0) {
     ns = readTimeout(p, timeout);

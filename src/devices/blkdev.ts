@@ -78,7 +78,7 @@ export class SparseStore {
       const n = Math.min(STORE_CHUNK - co, dst.length - done);
       const c = this.chunks.get(ci);
       if (c === undefined) dst.fill(0, done, done + n);
-      else dst.set(c.subarray(co, co + n), done);
+      else dst.set(n === STORE_CHUNK ? c : c.subarray(co, co + n), done);
       done += n;
     }
   }
@@ -283,7 +283,7 @@ export class Disk implements BlockDevice {
       if (wasIdle && this.plug && !q.plugged) {
         q.plugged = true;
         k.count('blk.plugs');
-        yield* queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
+        yield queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
       } else {
         this.start_next();
       }
@@ -310,17 +310,32 @@ export class Disk implements BlockDevice {
     const q = this.queue;
     if (q.pending.length === 0) return undefined;
     if (q.elevator === 'noop') return q.pending.shift();
-    // One-way C-SCAN: the lowest sector at or after the head, else the lowest overall.
+    // One-way C-SCAN: the lowest sector at or after the head, else the lowest overall (the
+    // first such request on a tie).
     const head = this.model.head;
+    const pending = q.pending;
+    const n = pending.length;
     let best = -1;
-    let wrap = -1;
-    for (let i = 0; i < q.pending.length; i++) {
-      const s = q.pending[i]!.sector;
-      if (s >= head && (best < 0 || s < q.pending[best]!.sector)) best = i;
-      if (wrap < 0 || s < q.pending[wrap]!.sector) wrap = i;
+    let bestSector = 0;
+    let wrap = 0;
+    let wrapSector = pending[0]!.sector;
+    for (let i = 0; i < n; i++) {
+      const s = pending[i]!.sector;
+      if (s >= head && (best < 0 || s < bestSector)) {
+        best = i;
+        bestSector = s;
+      }
+      if (s < wrapSector) {
+        wrap = i;
+        wrapSector = s;
+      }
     }
+    // Removed in place, the others keeping their order (as `splice`, without its result array).
     const i = best >= 0 ? best : wrap;
-    return q.pending.splice(i, 1)[0];
+    const req = pending[i]!;
+    for (let j = i + 1; j < n; j++) pending[j - 1] = pending[j]!;
+    pending.pop();
+    return req;
   }
 
   /** `generic_unplug_device`: the routine queued on `tq_disk`. */
@@ -369,8 +384,9 @@ export class Disk implements BlockDevice {
     q.busy = null;
     for (const bh of req.bhs) {
       const off = bh.b_rsector * SECTOR_SIZE;
-      if (req.rw === READ) this.store.read(off, bh.b_data.subarray(0, bh.b_size));
-      else this.store.write(off, bh.b_data.subarray(0, bh.b_size));
+      const data = bh.b_data.length === bh.b_size ? bh.b_data : bh.b_data.subarray(0, bh.b_size);
+      if (req.rw === READ) this.store.read(off, data);
+      else this.store.write(off, data);
     }
     const bytes = req.nsectors * SECTOR_SIZE;
     this.requests++;
@@ -391,7 +407,7 @@ export class Disk implements BlockDevice {
     yield q.unlockOp;
     for (const bh of req.bhs) {
       if (bh.b_end_io === null) throw new Error(`buffer ${bh.name} completed without a b_end_io`);
-      yield* bh.b_end_io(bh, true);
+      yield bh.b_end_io(bh, true); // a trampolined call
     }
     k.release();
   }
@@ -424,7 +440,8 @@ export function* submit_bh(rw: Rw, bh: BufferHead): KernelCode<void> {
   for (let guard = 0; guard < 64; guard++) {
     const dev = bh.b_rdev as BlockDevice | null;
     if (dev === null) throw new Error(`generic_make_request: buffer ${bh.name} has no device`);
-    if (!(yield* dev.make_request(rw, bh))) return;
+    const remapped: boolean = yield dev.make_request(rw, bh); // a trampolined call
+    if (!remapped) return;
   }
   throw new Error(`generic_make_request: buffer ${bh.name} was remapped 64 times (a remap loop)`);
 }

@@ -19,9 +19,10 @@
 import { EFAULT, EFBIG, EINVAL, EIO, ENOMEM, ENOSPC } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { atomic, cpu, type KernelCode } from '../kernel/ops.js';
-import { O_DSYNC, O_SYNC, type Process, type Region } from '../kernel/process.js';
+import { O_DSYNC, O_SYNC, PROT_READ, PROT_WRITE, type Process, type Region } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
+import { atomic_op } from '../waitqueue/prebuilt.js';
 import { down, up } from '../waitqueue/semaphore.js';
 import { init_waitqueue_head, type WaitQueueHead, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
 import { READ, type Rw, SECTOR_SIZE, submit_bh, WRITE } from './blkdev.js';
@@ -129,6 +130,19 @@ export class KioBuf {
 }
 
 /**
+ * The region holding user memory [addr, addr+len) of `p` when `p.mm.user_view(addr, len,
+ * write)` would give a view of it, else null: the same checks without making the view, for hot
+ * paths that read or write `region.data` at `addr - region.start` in place.
+ */
+export function user_region(p: Process, addr: number, len: number, write = false): Region | null {
+  const r = p.mm.find(addr, len);
+  if (r === undefined) return null;
+  if (write && (r.prot & PROT_WRITE) === 0) return null;
+  if ((r.prot & PROT_READ) === 0) return null;
+  return r;
+}
+
+/**
  * `map_user_kiobuf(rw, p, addr, len)`: pins user memory [addr, addr+len) (readable, and writable
  * for a READ into it). Returns the kiobuf, -EFAULT for an unmapped range, or -ENOMEM when pinning
  * would pass the limit. Never sleeps.
@@ -137,12 +151,12 @@ export function* map_user_kiobuf(rw: Rw, p: Process, addr: number, len: number):
   const k = kernel();
   const region = p.mm.find(addr, len);
   if (region === undefined || len <= 0) return -EFAULT;
-  if (rw === READ && p.mm.user_view(addr, len, true) === null) return -EFAULT;
+  if (rw === READ && user_region(p, addr, len, true) === null) return -EFAULT;
   const firstPage = Math.floor(addr / PAGE_SIZE);
   const lastPage = Math.floor((addr + len - 1) / PAGE_SIZE);
   const bytes = (lastPage - firstPage + 1) * PAGE_SIZE;
   const ps = pin_state(k);
-  const ok = yield* atomic(ps.obj, true, 'map_user_kiobuf: pin', () => {
+  const ok: boolean = yield atomic_op(ps.obj, true, 'map_user_kiobuf: pin', () => {
     if (ps.pinnedBytes + bytes > ps.limitBytes) return false;
     ps.pinnedBytes += bytes;
     region.pinned++;
@@ -163,7 +177,7 @@ export function* unmap_kiobuf(kio: KioBuf): KernelCode<void> {
   kio.mapped = false;
   const k = kernel();
   const ps = pin_state(k);
-  yield* atomic(ps.obj, true, 'unmap_kiobuf: unpin', () => {
+  yield atomic_op(ps.obj, true, 'unmap_kiobuf: unpin', () => {
     ps.pinnedBytes -= kio.pinnedBytes;
     kio.region.pinned--;
     k.stats['kiobuf.pinnedBytes'] = ps.pinnedBytes;

@@ -337,16 +337,20 @@ export function aio_pump(
 }
 
 /**
- * The loop of `aio_pump`. Every operation of the two syscalls passes through this frame, and a
- * generator saves and restores its parameters and live variables at each one: the state lives
- * in `s`, the loop keeps two.
+ * The loop of `aio_pump`: its state lives in `s`. The two syscalls are trampolined calls, so
+ * their operations do not pass through this frame.
  */
 function* pump(s: Pump): KernelCode<PumpResult> {
   for (;;) {
     const n = s.fill();
-    if (n > 0) s.submitted(n, yield* syscall('__submit_ios', s.ctx, n, s.arr));
+    // Trampolined calls: the syscalls' operations do not pass through this frame.
+    if (n > 0) {
+      const got: number = yield syscall('__submit_ios', s.ctx, n, s.arr);
+      s.submitted(n, got);
+    }
     if (s.done >= s.reqs.length) return s.result();
-    s.reaped(yield* syscall('__io_getevents', s.ctx, s.evs, s.depth, 0));
+    const got: number = yield syscall('__io_getevents', s.ctx, s.evs, s.depth, 0);
+    s.reaped(got);
   }
 }
 

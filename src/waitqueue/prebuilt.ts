@@ -13,8 +13,13 @@
  * - `prebuilt(primitive)`: the operation of a one-operation primitive.
  * - `done(value)`: kernel code that returns `value` at once, for plain functions that hand back
  *   either a generator or an immediate result (one `yield*` level less than a wrapper).
+ * - `write_once_op(cell, v)`, `atomic_op(obj, write, label, fn)`: the operation of
+ *   `WRITE_ONCE(cell, v)` / `atomic(obj, write, label, fn)` made directly, for hot paths whose
+ *   operands change at every use: `yield write_once_op(c, v)` is `yield* WRITE_ONCE(c, v)`
+ *   without the primitive's iterator (the result of `yield atomic_op(...)` is `fn`'s).
  */
-import type { KernelCode, Op } from '../kernel/ops.js';
+import type { Cell } from '../kernel/cell.js';
+import { type AtomicOp, type KernelCode, OP, type Op, type StoreOp } from '../kernel/ops.js';
 
 /** The operation a one-operation primitive yields (see the module doc for which qualify). */
 export function prebuilt(primitive: KernelCode<unknown>): Op {
@@ -50,4 +55,14 @@ const DONE_VOID: KernelCode<void> = new Done<void>(undefined);
 /** Kernel code that returns `value` at once (stateless: the `void` one is shared). */
 export function done<T>(value: T): KernelCode<T> {
   return value === undefined ? (DONE_VOID as KernelCode<T>) : new Done(value);
+}
+
+/** The operation of `WRITE_ONCE(cell, value)` (see the module doc). */
+export function write_once_op(cell: Cell, value: number): StoreOp {
+  return { code: OP.STORE, cell, value, how: 'WRITE_ONCE' };
+}
+
+/** The operation of `atomic(obj, write, label, fn)` (see the module doc). */
+export function atomic_op(obj: number, write: boolean, label: string, fn: () => unknown): AtomicOp {
+  return { code: OP.ATOMIC, obj, write, label, fn, sched: false };
 }

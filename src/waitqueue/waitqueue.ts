@@ -351,8 +351,9 @@ export function* __wake_up_common(
     } else {
       // A task entry (plain, or DEFINE_WAIT's autoremove_wake_function): it uses up an
       // exclusive slot only if its task really woke, as 2.4's try_to_wake_up() test.
-      const ret =
-        e.func !== null ? ((yield* e.func(e, mode, sync, key)) ?? 0) : yield* try_to_wake_up(e.private, mode);
+      // Trampolined calls (a plain `try_to_wake_up` hands its operation straight over).
+      const ret: number =
+        e.func !== null ? ((yield e.func(e, mode, sync, key)) ?? 0) : yield try_to_wake_up(e.private, mode);
       if (k.tracing)
         k.emit('wq.wake', {
           wq: q.name,

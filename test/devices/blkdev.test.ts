@@ -2,8 +2,9 @@
  * The block layer: sparse storage, plugging and merging, the elevators, completion by interrupt
  * with `b_end_io`, `ll_rw_block` + `wait_on_buffer`, and page locking with its waiters.
  */
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { Disk, ll_rw_block, READ, SparseStore, submit_bh, WRITE } from '../../src/devices/blkdev.js';
+import { Disk, ll_rw_block, READ, Request, SparseStore, submit_bh, WRITE } from '../../src/devices/blkdev.js';
 import {
   alloc_buffer_head,
   BH_Dirty,
@@ -106,6 +107,40 @@ describe('request queue', () => {
       expect(done).toEqual(elevator === 'sorted' ? [10, 30, 50, 70, 90] : [50, 10, 90, 30, 70]);
     }
   });
+
+  test.prop(
+    [
+      fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 0, max: 48 }),
+    ],
+    { numRuns: 200 },
+  )(
+    'the sorted elevator picks one-way C-SCAN: the lowest sector at or after the head, else the lowest',
+    (sectors, head) => {
+      const k = new Kernel({ cpus: 1, timed: true, trace: false }, seeded(1));
+      const d = disk(k, 'sorted');
+      const pending = sectors.map((s, i) => {
+        const b = alloc_buffer_head(k, `b${i}`, 0, 512);
+        b.b_rsector = s;
+        return new Request(i, READ, b);
+      });
+      d.queue.pending.push(...pending);
+      d.model.head = head;
+      // The reference: the first request of the lowest qualifying sector, others kept in order.
+      const model = pending.slice();
+      const picker = d as unknown as { pick(): Request | undefined };
+      while (model.length > 0) {
+        const ahead = model.filter((r) => r.sector >= head);
+        const from = ahead.length > 0 ? ahead : model;
+        const low = Math.min(...from.map((r) => r.sector));
+        const want = from.find((r) => r.sector === low)!;
+        model.splice(model.indexOf(want), 1);
+        expect(picker.pick()).toBe(want);
+        expect(d.queue.pending).toEqual(model);
+      }
+      expect(picker.pick()).toBeUndefined();
+    },
+  );
 
   it('ll_rw_block skips clean buffers on WRITE and up-to-date ones on READ; wait_on_buffer unplugs', () => {
     const k = new Kernel({ cpus: 2, timed: false, trace: false }, seeded(2));

@@ -1,16 +1,17 @@
 /**
  * Tests of prebuilt operations (src/waitqueue/prebuilt.ts): a prebuilt operation yielded
  * directly is the same visible operation as the primitive driven with `yield*` — same result,
- * same trace, same steps — and `done(value)` is kernel code that returns at once.
+ * same trace, same steps — `write_once_op` / `atomic_op` make the operations of `WRITE_ONCE` /
+ * `atomic` directly, and `done(value)` is kernel code that returns at once.
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { cpu, type KernelCode, OP, READ_ONCE, smp_mb, WRITE_ONCE } from '../../src/kernel/ops.js';
+import { atomic, cpu, type KernelCode, OP, READ_ONCE, smp_mb, WRITE_ONCE } from '../../src/kernel/ops.js';
 import { spin_lock_irqsave, spin_unlock_irqrestore } from '../../src/kernel/spinlock.js';
 import type { TraceEvent } from '../../src/trace/events.js';
-import { done, prebuilt } from '../../src/waitqueue/prebuilt.js';
+import { atomic_op, done, prebuilt, write_once_op } from '../../src/waitqueue/prebuilt.js';
 
 describe('prebuilt', () => {
   it('takes out the operation of a one-operation primitive', () => {
@@ -63,6 +64,56 @@ describe('prebuilt', () => {
       const fast = run(seed, n, true);
       expect(fast.value).toBe(2 * n);
       expect(fast.steps).toBe(slow.steps);
+      expect(fast.trace).toEqual(slow.trace);
+    },
+  );
+});
+
+describe('write_once_op and atomic_op', () => {
+  it('are the operations WRITE_ONCE and atomic yield', () => {
+    const k = new Kernel({ cpus: 1, trace: false }, seeded(1));
+    const c = k.cell('c', 0);
+    const fn = () => 3;
+    expect(write_once_op(c, 9)).toEqual(prebuilt(WRITE_ONCE(c, 9)));
+    expect(atomic_op(4, true, 'x', fn)).toEqual(prebuilt(atomic(4, true, 'x', fn)));
+    expect(atomic_op(4, false, 'y', fn)).toEqual(prebuilt(atomic(4, false, 'y', fn)));
+  });
+
+  /** Two tasks race a store and an atomic section on shared state; `fast` yields the direct ops. */
+  function race(seed: number, fast: boolean): { trace: string[]; seen: number[] } {
+    const k = new Kernel({ cpus: 2, timed: false, trace: true, memoryModel: 'tso' }, seeded(seed));
+    const c = k.cell('c', 0);
+    const obj = k.newObjectId();
+    let shared = 0;
+    const seen: number[] = [];
+    const trace: string[] = [];
+    k.events.on('trace', (e: TraceEvent) => trace.push(JSON.stringify(e)));
+    function* body(id: number): KernelCode<void> {
+      for (let i = 0; i < 3; i++) {
+        const bump = () => ++shared;
+        if (fast) {
+          yield write_once_op(c, id * 10 + i);
+          const v: number = yield atomic_op(obj, true, 'bump', bump);
+          seen.push(v);
+        } else {
+          yield* WRITE_ONCE(c, id * 10 + i);
+          seen.push(yield* atomic(obj, true, 'bump', bump));
+        }
+        seen.push(yield* READ_ONCE(c));
+      }
+    }
+    k.spawn('a', () => body(1), { cpu: 0 });
+    k.spawn('b', () => body(2), { cpu: 1 });
+    expect(k.run().status).toBe('done');
+    return { trace, seen };
+  }
+
+  test.prop([fc.integer({ min: 1, max: 1_000_000 })], { numRuns: 30 })(
+    'yielded directly, they give the same run as the primitives, event for event',
+    (seed) => {
+      const slow = race(seed, false);
+      const fast = race(seed, true);
+      expect(fast.seen).toEqual(slow.seen);
       expect(fast.trace).toEqual(slow.trace);
     },
   );
