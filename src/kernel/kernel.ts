@@ -942,8 +942,11 @@ export class Kernel {
         `${ctx.name} unlocks '${lock.name}' which it does not hold (${lock.owner === null ? 'it is free' : `held by ${lock.owner.name}`})`,
       );
     }
-    const i = ctx.held.lastIndexOf(lock);
-    ctx.held.splice(i, 1);
+    // Usually the innermost lock: pop it; else close the gap (no array made, unlike splice).
+    const held = ctx.held;
+    const i = held.lastIndexOf(lock);
+    for (let j = i + 1; j < held.length; j++) held[j - 1] = held[j]!;
+    held.pop();
     lock.owner = null;
     if (this.sc) {
       this.mem.commit(cpu.id, lock.cell, 0);
