@@ -597,17 +597,19 @@ export class Kernel {
           r = threw ? ctx.gen.throw(value) : ctx.gen.next(value);
         } catch (e) {
           // Thrown out of a trampolined call: into its caller, as `yield*` would.
-          if (ctx.calls.length === 0) throw this.wrapError(ctx, e);
-          ctx.gen = ctx.calls.pop()!;
+          const calls = ctx.calls;
+          if (calls === null || calls.length === 0) throw this.wrapError(ctx, e);
+          ctx.gen = calls.pop()!;
           value = e;
           threw = true;
           continue;
         }
         threw = false;
         if (r.done === true) {
-          if (ctx.calls.length > 0) {
+          const calls = ctx.calls;
+          if (calls !== null && calls.length > 0) {
             // A trampolined call returns: resume its caller with the result.
-            ctx.gen = ctx.calls.pop()!;
+            ctx.gen = calls.pop()!;
             value = r.value;
             continue;
           }
@@ -621,6 +623,7 @@ export class Kernel {
           const callee = r.value as KernelCall;
           const direct = callee instanceof OpIter ? callee.take() : null;
           if (direct === null) {
+            if (ctx.calls === null) ctx.calls = [];
             ctx.calls.push(ctx.gen);
             ctx.gen = callee;
             value = undefined;
@@ -778,8 +781,8 @@ export class Kernel {
     t.result = result;
     // An exited task stays listed (for names in traces and reports): let go of its code.
     t.gen = PLACEHOLDER;
-    t.calls.length = 0;
-    t.hot.length = 0;
+    t.calls = null;
+    t.hot = null;
     t.state.value = 8;
     if (!t.daemon) this.live--;
     cpu.task = null;

@@ -73,10 +73,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export function set_current_state(state: number): KernelCode<void> {
   const t = current();
   if (state < 0 || state > 3) return smp_store_mb(t.state, state);
-  const it = t.hot[state] as OpIter<void> | undefined;
+  const hot = t.hot ?? (t.hot = []);
+  const it = hot[state] as OpIter<void> | undefined;
   if (it?.rearm()) return it;
   const fresh = smp_store_mb(t.state, state) as OpIter<void>;
-  t.hot[state] = fresh;
+  hot[state] = fresh;
   return fresh;
 }
 
@@ -93,13 +94,14 @@ export function __set_current_state(state: number): KernelCode<void> {
 export function schedule(on = ''): KernelCode<void> {
   const ctx = cur.ctx;
   if (ctx === null) return new OpIter<void>({ code: OP.SCHEDULE, on });
-  const it = ctx.hot[HOT_SCHEDULE] as OpIter<void> | undefined;
+  const hot = ctx.hot ?? (ctx.hot = []);
+  const it = hot[HOT_SCHEDULE] as OpIter<void> | undefined;
   if (it?.rearm()) {
     (it.op as Mutable<ScheduleOp>).on = on;
     return it;
   }
   const fresh = new OpIter<void>({ code: OP.SCHEDULE, on });
-  ctx.hot[HOT_SCHEDULE] = fresh;
+  hot[HOT_SCHEDULE] = fresh;
   return fresh;
 }
 
@@ -107,7 +109,8 @@ export function schedule(on = ''): KernelCode<void> {
 export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
   const ctx = cur.ctx;
   if (ctx === null) return new OpIter<number>({ code: OP.WAKE, task: p, mask });
-  const it = ctx.hot[HOT_WAKE] as OpIter<number> | undefined;
+  const hot = ctx.hot ?? (ctx.hot = []);
+  const it = hot[HOT_WAKE] as OpIter<number> | undefined;
   if (it?.rearm()) {
     const op = it.op as Mutable<WakeOp>;
     op.task = p;
@@ -115,7 +118,7 @@ export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
     return it;
   }
   const fresh = new OpIter<number>({ code: OP.WAKE, task: p, mask });
-  ctx.hot[HOT_WAKE] = fresh;
+  hot[HOT_WAKE] = fresh;
   return fresh;
 }
 
@@ -134,10 +137,11 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
   }
   const ctx = cur.ctx;
   if (ctx === null) return new ScheduleTimeout(ns, on);
-  const it = ctx.hot[HOT_TIMEOUT] as ScheduleTimeout | undefined;
+  const hot = ctx.hot ?? (ctx.hot = []);
+  const it = hot[HOT_TIMEOUT] as ScheduleTimeout | undefined;
   if (it?.rearm(ns, on)) return it;
   const fresh = new ScheduleTimeout(ns, on);
-  ctx.hot[HOT_TIMEOUT] = fresh;
+  hot[HOT_TIMEOUT] = fresh;
   return fresh;
 }
 

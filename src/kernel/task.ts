@@ -47,8 +47,11 @@ export class Context {
   readonly kind: 'task' | 'irq';
   /** The running frame of its kernel code. */
   gen: KernelCode<unknown>;
-  /** The frames below it, callers of trampolined calls (`yield f()`), innermost last. */
-  readonly calls: KernelCode<unknown>[] = [];
+  /**
+   * The frames below it, callers of trampolined calls (`yield f()`), innermost last (null until
+   * the first call: most contexts of a short exploration never make one).
+   */
+  calls: KernelCode<unknown>[] | null = null;
   /** The visible operation this context is stopped in front of, or null. */
   pending: Op | null = null;
   /** CPU it is on (running or queued), or null. */
@@ -68,9 +71,9 @@ export class Context {
   /**
    * Reusable iterators of the hot scheduler primitives this context calls (`sched.ts`:
    * set_current_state per state, schedule, wake_up_process, schedule_timeout), taken again
-   * only once their last use has finished.
+   * only once their last use has finished (null until the first).
    */
-  readonly hot: unknown[] = [];
+  hot: unknown[] | null = null;
 
   constructor(id: number, name: string, kind: 'task' | 'irq', gen: KernelCode<unknown>) {
     this.id = id;
