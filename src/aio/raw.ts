@@ -22,9 +22,13 @@
  *     and is retried by a worker when an unpin makes room;
  *   - when dirty cached pages overlap the range (coherence with buffered IO, as the synchronous
  *     path), the request moves to a worker, which writes them first;
- *   - after a write, cached copies of the range are dropped and O_SYNC/O_DSYNC metadata is
- *     written on a worker; otherwise the last completion calls `aio_complete` from the
- *     interrupt itself.
+ *   - after a write, cached copies of the range are dropped and O_SYNC/O_DSYNC data and
+ *     metadata are written on a worker; otherwise the last completion calls `aio_complete` from
+ *     the interrupt itself.
+ *   On the worker, the page-cache work goes through the request's worktodo (`wtd_lock_page`,
+ *   `wtd_wait_page`), never `lock_page`/`wait_on_page`: a page lock may belong to a worktodo
+ *   queued on the same pool, so a worker sleeping on it could wait for itself (see
+ *   `walk_pages`). Only the inode write of O_SYNC/O_DSYNC sleeps, on its own buffer.
  *   The request can be cancelled until `aio_start` (just before its first chunk goes to the
  *   block layer).
  * - `direct_aio_check`: the alignment rule at submission (-EINVAL), as the synchronous path.
@@ -32,20 +36,20 @@
 
 import { READ, type Rw, SECTOR_SIZE, WRITE } from '../devices/blkdev.js';
 import { DIRECT_PIN_NS_PER_PAGE, pin_state } from '../devices/kiobuf.js';
-import { PAGE_SIZE } from '../devices/page.js';
+import { PAGE_SIZE, type Page, PG_error, UnlockPage } from '../devices/page.js';
 import {
-  filemap_fdatasync,
-  filemap_fdatawait,
-  generic_osync_inode,
+  clear_page_dirty_for_io,
   I_DIRTY_DATASYNC,
   I_DIRTY_SYNC,
   type Inode,
-  invalidate_inode_pages_range,
+  page_cache_release,
+  remove_from_page_cache,
+  writepage,
 } from '../devices/pagecache.js';
 import type { DevFile } from '../devices/simplefs.js';
-import { EFBIG, EINVAL, ENOSPC } from '../kernel/errno.js';
+import { EFBIG, EINVAL, EIO, ENOSPC } from '../kernel/errno.js';
 import type { KernelCode } from '../kernel/ops.js';
-import { atomic, cpu } from '../kernel/ops.js';
+import { atomic, cpu, READ_ONCE, test_and_clear_bit } from '../kernel/ops.js';
 import { type File, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
@@ -56,7 +60,7 @@ import {
   init_waitqueue_func_entry,
   type WaitQueueEntry,
 } from '../waitqueue/waitqueue.js';
-import { wtd_down } from '../wtd/primitives.js';
+import { wtd_down, wtd_lock_page, wtd_wait_page } from '../wtd/primitives.js';
 import {
   Worktodo,
   wtd_mark,
@@ -243,6 +247,16 @@ class DirectAio {
   semHeld = false;
   started = false;
   flushed = false;
+  /** How far the end of a write got (`finish`): cached copies dropped, then the O_SYNC/O_DSYNC data. */
+  tail: 'start' | 'invalidated' | 'synced' | 'done' = 'start';
+  /** The page walk in progress (`walk_pages`): its pages (referenced), cursors and first error. */
+  walk: Page[] = [];
+  walkMode: WalkMode = 'writeback';
+  walkIdx = 0;
+  walkWaitIdx = 0;
+  walkErr = 0;
+  /** What runs on the worker that resumes a parked walk once it is done. */
+  walkThen: (st: DirectAio) => KernelCode<void> = finishResumed;
   constructor(rw: Rw, file: File, req: Kiocb) {
     this.req = req;
     this.gen = req.gen;
@@ -269,6 +283,113 @@ class DirectAio {
 }
 
 function* noCancel(): KernelCode<void> {}
+
+// ---------------------------------------------------------------------------------------------
+// Page walks: the page-cache work of a direct request, through its worktodo
+
+/** What a page walk does to each page: write it back and wait for it, or drop it from the cache. */
+type WalkMode = 'writeback' | 'invalidate';
+
+function* kick_disk(): KernelCode<void> {
+  const q = tq_disk(kernel());
+  if (q.list.length > 0) yield* run_task_queue(q);
+}
+
+/**
+ * Walks the cached pages of `st`'s inode with index in [first, last] with the `wtd_*`
+ * primitives, never sleeping: 'writeback' starts writing every dirty page (and takes every page
+ * already under writeback) then waits for them all (`walkErr` -EIO if one failed), as
+ * `filemap_fdatasync` + `filemap_fdatawait`; 'invalidate' drops every page from the cache, as
+ * `invalidate_inode_pages_range`. 1: done here, the caller goes on; 0: parked on a page, and a
+ * worker runs `then(st)` when the walk is done.
+ *
+ * Why not the sleeping calls: the walk runs on a keventd worker, and a page lock may belong to
+ * a worktodo that is queued on that same pool (`__wtd_lock_page_waiter` takes the lock for it
+ * before `wtd_queue`). A worker sleeping in `lock_page`/`wait_on_page` on such a page waits for
+ * work that only a worker can run: with every worker asleep so, nothing runs again.
+ */
+function* walk_pages(
+  st: DirectAio,
+  mode: WalkMode,
+  first: number,
+  last: number,
+  then: (st: DirectAio) => KernelCode<void>,
+): KernelCode<number> {
+  const m = st.inode.mapping;
+  st.walk = yield* atomic(
+    m.pc.obj,
+    true,
+    mode === 'writeback' ? 'filemap_fdatasync' : 'invalidate_inode_pages',
+    () => {
+      const out: Page[] = [];
+      const sets = mode === 'writeback' ? [m.dirty, m.writeback] : [m.pages.values()];
+      for (const set of sets)
+        for (const page of set)
+          if (page.index >= first && page.index <= last && !out.includes(page)) {
+            page.count++;
+            out.push(page);
+          }
+      return out;
+    },
+  );
+  st.walkMode = mode;
+  st.walkIdx = 0;
+  st.walkWaitIdx = 0;
+  st.walkErr = 0;
+  st.walkThen = then;
+  return yield* walk_run(st, 'none');
+}
+
+/** The walk from where it stands; `got`: what the wtd was resumed owning or having seen. */
+function* walk_run(st: DirectAio, got: 'none' | 'locked' | 'waited'): KernelCode<number> {
+  const mapping = st.inode.mapping;
+  while (st.walkIdx < st.walk.length) {
+    const page = st.walk[st.walkIdx]!;
+    if (got !== 'locked') {
+      wtd_set_action(st.wtd, walkLocked, st);
+      if ((yield* wtd_lock_page(st.wtd, page)) === 0) return 0;
+    }
+    got = 'none';
+    if (page.mapping !== mapping) yield* UnlockPage(page);
+    else if (st.walkMode === 'invalidate') {
+      yield* remove_from_page_cache(page);
+      yield* UnlockPage(page);
+    } else if (yield* clear_page_dirty_for_io(page))
+      yield* writepage(page); // unlocked by the IO's end
+    else yield* UnlockPage(page);
+    st.walkIdx++;
+  }
+  if (st.walkMode === 'writeback') {
+    yield* kick_disk();
+    while (st.walkWaitIdx < st.walk.length) {
+      const page = st.walk[st.walkWaitIdx]!;
+      if (got !== 'waited') {
+        wtd_set_action(st.wtd, walkWaited, st);
+        if ((yield* wtd_wait_page(st.wtd, page)) === 0) return 0;
+      }
+      got = 'none';
+      if (
+        (((yield* READ_ONCE(page.flags)) >> PG_error) & 1) === 1 &&
+        (yield* test_and_clear_bit(PG_error, page.flags)) === 1
+      )
+        st.walkErr = -EIO;
+      st.walkWaitIdx++;
+    }
+  }
+  for (const page of st.walk) yield* page_cache_release(page);
+  st.walk = [];
+  return 1;
+}
+
+function* walkLocked(_w: Worktodo, data: unknown): KernelCode<void> {
+  const st = data as DirectAio;
+  if ((yield* walk_run(st, 'locked')) === 1) yield* st.walkThen(st);
+}
+
+function* walkWaited(_w: Worktodo, data: unknown): KernelCode<void> {
+  const st = data as DirectAio;
+  if ((yield* walk_run(st, 'waited')) === 1) yield* st.walkThen(st);
+}
 
 /**
  * `generic_aio_rw`: starts direct request `req`; 0 (its completion follows). Never sleeps: the
@@ -332,11 +453,10 @@ function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): Kern
           return 0;
         }
         k.count('aio.direct.flushes');
-        yield* filemap_fdatasync(st.inode.mapping, st.firstPage, st.lastPage);
-        const e = yield* filemap_fdatawait(st.inode.mapping);
         st.flushed = true;
-        if (e < 0) {
-          st.err = e;
+        if ((yield* walk_pages(st, 'writeback', st.firstPage, st.lastPage, afterFlush)) === 0) return 0;
+        if (st.walkErr < 0) {
+          st.err = st.walkErr;
           yield* finish(st, mayBlock);
           return 0;
         }
@@ -408,29 +528,64 @@ function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
   yield finish(st, false);
 }
 
+/** The coherence write-back before the first chunk is done (on a worker): the first chunk, or the end. */
+function* afterFlush(st: DirectAio): KernelCode<void> {
+  if (st.walkErr < 0) {
+    st.err = st.walkErr;
+    yield* finish(st, true);
+    return;
+  }
+  yield* go(st, true);
+}
+
 function* finishOnWorker(_w: Worktodo, data: unknown): KernelCode<void> {
   yield* finish(data as DirectAio, true);
 }
 
-/** Ends request `st`: the write's tail (on a worker if it may sleep), `up(i_sem)`, `aio_complete`. */
+function* finishResumed(st: DirectAio): KernelCode<void> {
+  yield* finish(st, true);
+}
+
+/**
+ * Ends request `st`: the write's tail on a worker (cached copies of the range dropped, then with
+ * O_SYNC / O_DSYNC the file's dirty pages written and waited for, and the inode: 2.4's
+ * `generic_osync_inode`), `up(i_sem)`, `aio_complete`. The pages are walked with the `wtd_*`
+ * primitives (`walk_pages`); only the inode write sleeps, on its own metadata buffer.
+ */
 function* finish(st: DirectAio, mayBlock: boolean): KernelCode<void> {
-  const result = st.done > 0 ? st.done : st.err;
-  if (st.rw === WRITE && st.done > 0) {
-    const invalidate = cachedInRange(st.inode, st.firstPage, st.lastPage, false);
+  if (st.rw === WRITE && st.done > 0 && st.tail !== 'done') {
     const osync = (st.flags & (O_SYNC | O_DSYNC)) !== 0;
-    if (invalidate || osync) {
-      if (!mayBlock) {
+    if (st.tail === 'start') {
+      if (!osync && !cachedInRange(st.inode, st.firstPage, st.lastPage, false)) st.tail = 'done';
+      else if (!mayBlock) {
         yield* toWorker(st, finishOnWorker);
         return;
+      } else {
+        // Drop cached copies of what was just written.
+        st.tail = 'invalidated';
+        if ((yield* walk_pages(st, 'invalidate', st.firstPage, st.lastPage, finishResumed)) === 0) return;
       }
-      // Drop cached copies of what was just written; then the O_SYNC / O_DSYNC metadata.
-      if (invalidate) yield* invalidate_inode_pages_range(st.inode.mapping, st.firstPage, st.lastPage);
-      if (osync) {
-        const e = yield* generic_osync_inode(st.inode, (st.flags & O_SYNC) === O_SYNC ? 'sync' : 'dsync');
+    }
+    if (st.tail === 'invalidated') {
+      if (!osync) st.tail = 'done';
+      else {
+        st.tail = 'synced';
+        if ((yield* walk_pages(st, 'writeback', 0, Number.MAX_SAFE_INTEGER, finishResumed)) === 0) return;
+      }
+    }
+    if (st.tail === 'synced') {
+      st.tail = 'done';
+      if (st.walkErr < 0 && st.err === 0) st.err = st.walkErr;
+      const inode = st.inode;
+      const need = (st.flags & O_SYNC) === O_SYNC ? I_DIRTY_SYNC | I_DIRTY_DATASYNC : I_DIRTY_DATASYNC;
+      if ((inode.i_state & need) !== 0 && inode.ops.write_inode !== undefined) {
+        inode.i_state = 0;
+        const e = yield* inode.ops.write_inode(inode);
         if (e < 0 && st.err === 0) st.err = e;
       }
     }
   }
+  const result = st.done > 0 ? st.done : st.err;
   if (st.semHeld) {
     st.semHeld = false;
     yield* up(st.inode.i_sem);

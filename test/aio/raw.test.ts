@@ -1,11 +1,12 @@
 /**
  * Asynchronous direct IO: raw devices and O_DIRECT files through `/dev/aio`, the kvec layer
  * (`rw_kiovec`, `brw_kvec_async`), chunking at `aio-max-size`, the pinned-memory limit, the
- * alignment rule, coherence with the page cache, cancellation while queued, and a submitter
- * that never sleeps.
+ * alignment rule, coherence with the page cache, cancellation while queued, a submitter that
+ * never sleeps, and keventd workers that never sleep on a page lock a queued worktodo holds.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  IOCB_CMD_FSYNC,
   IOCB_CMD_PREAD,
   IOCB_CMD_PWRITE,
   kvec_of,
@@ -23,10 +24,11 @@ import { fs_read_ondisk } from '../../src/devices/simplefs.js';
 import { seeded } from '../../src/kernel/chooser.js';
 import { ECANCELED, EINVAL } from '../../src/kernel/errno.js';
 import { Kernel, type KernelConfig } from '../../src/kernel/kernel.js';
-import { O_CREAT, O_DIRECT, O_RDWR, type Process } from '../../src/kernel/process.js';
+import { O_CREAT, O_DIRECT, O_DSYNC, O_RDWR, type Process } from '../../src/kernel/process.js';
 import { current } from '../../src/kernel/sched.js';
 import { create_process, syscall } from '../../src/kernel/syscalls.js';
 import type { Task } from '../../src/kernel/task.js';
+import { REGION_OFF, smallMachine } from '../devices/small-machine.js';
 import { type AioReq, aio_batch, aio_user, fill } from './helpers.js';
 
 const KiB = 1024;
@@ -293,5 +295,80 @@ describe('the in-kernel kvec API', () => {
     expect(Buffer.from(disk.peek(3 << 20, 8 * KiB)).equals(want)).toBe(true);
     expect(Buffer.from(user).equals(want)).toBe(true);
     expect(pin_state(k).pinnedBytes).toBe(0);
+  });
+});
+
+describe('direct AIO coherence on the keventd workers', () => {
+  // Regression: a raw read's coherence write-back ran `filemap_fdatasync`/`filemap_fdatawait` on a
+  // keventd worker, sleeping in `lock_page`/`wait_on_page`. An aio_fsync of the same page
+  // (`__wtd_lock_page_waiter`) took the page lock for its wtd and queued it on the pool while
+  // both workers slept on that page: nothing could run the wtd that would unlock it, and three
+  // requests never completed. The run is the integrity property's counterexample, rebuilt here.
+  it('a raw read writing back a page whose lock an aio_fsync wtd takes completes (no worker sleeps on it)', () => {
+    const SLOT = 16 * KiB;
+    const { k, s } = smallMachine(1, true, 'sc', 16 * KiB);
+    aio_init(k, { ringNr: 8, aioMaxSize: 8 * KiB });
+    // Each process opens its target as the property does: buffered, O_DSYNC, direct.
+    function* opens(buffered: string, direct: string, directFlags: number) {
+      const fdB = yield* syscall('open', buffered, O_CREAT | O_RDWR);
+      yield* syscall('open', buffered, O_RDWR | O_DSYNC);
+      const fdD = yield* syscall('open', direct, O_RDWR | directFlags);
+      return { fdB, fdD };
+    }
+    let resA: (number | undefined)[] = [];
+    create_process(k, 'A', function* (p) {
+      const { fdB } = yield* opens('/mnt/f', '/mnt/f', O_DIRECT);
+      const u = yield* aio_user(p, 8);
+      p.mm.mmap(4 * SLOT);
+      const rbuf = p.mm.mmap(4 * SLOT);
+      resA = (yield* aio_batch(u, [{ op: IOCB_CMD_PREAD, fd: fdB, buf: rbuf, len: 1, pos: 0 }])).res;
+      yield* syscall('close', u.ctx);
+    });
+    const data = fill(0, 8193);
+    let res1: (number | undefined)[] = [];
+    let res2: (number | undefined)[] = [];
+    let strays = -1;
+    let reads: Uint8Array[] = [];
+    create_process(k, 'B', function* (p) {
+      const { fdB, fdD } = yield* opens('/dev/sda', '/dev/raw1', 0);
+      const u = yield* aio_user(p, 8);
+      const wbuf = p.mm.mmap(4 * SLOT);
+      const rbuf = p.mm.mmap(4 * SLOT);
+      p.mm.copy_to_user(wbuf, data);
+      // A buffered write dirties pages 0-2 of the region (page 2 by one byte: read first).
+      res1 = (yield* aio_batch(u, [{ op: IOCB_CMD_PWRITE, fd: fdB, buf: wbuf, len: 8193, pos: REGION_OFF }]))
+        .res;
+      // Two raw reads of page 2 (each writes it back first, on a worker), an aio_fsync that
+      // wants its lock, and a buffered read.
+      const r = yield* aio_batch(u, [
+        { op: IOCB_CMD_PREAD, fd: fdD, buf: rbuf, len: 512, pos: REGION_OFF + 8192 },
+        { op: IOCB_CMD_FSYNC, fd: fdB, buf: 0, len: 0, pos: 0 },
+        { op: IOCB_CMD_PREAD, fd: fdD, buf: rbuf + 2 * SLOT, len: 512, pos: REGION_OFF + 8192 },
+        { op: IOCB_CMD_PREAD, fd: fdB, buf: rbuf + 3 * SLOT, len: 1, pos: REGION_OFF },
+      ]);
+      res2 = r.res;
+      strays = r.strays;
+      reads = [0, 2, 3].map((j) => p.mm.copy_from_user(rbuf + j * SLOT, j === 3 ? 1 : 512)!);
+      yield* syscall('close', u.ctx);
+    });
+    const r = k.run({ maxSteps: 4_000_000 });
+    expect(r.violations.map((v) => v.message)).toEqual([]);
+    expect(r.status).toBe('done');
+    expect(resA).toEqual([0]);
+    expect(res1).toEqual([8193]);
+    expect(res2).toEqual([512, 0, 512, 1]);
+    expect(strays).toBe(0);
+    const page2 = new Uint8Array(512);
+    page2[0] = data[8192]!;
+    expect(Buffer.from(reads[0]!).equals(page2)).toBe(true);
+    expect(Buffer.from(reads[1]!).equals(page2)).toBe(true);
+    expect(reads[2]![0]).toBe(data[0]);
+    // The fsync put the write on the disk; nothing is left active or pinned.
+    expect(Buffer.from(s.disks[0]!.peek(REGION_OFF, 8193)).equals(data)).toBe(true);
+    const st = aio_stats(k);
+    expect(st['aio.reqsActive']).toBe(0);
+    expect(st['aio.nr']).toBe(0);
+    expect(st['aio.pinned']).toBe(0);
+    expect(k.stats['aio.direct.flushes']).toBe(2);
   });
 });
