@@ -16,6 +16,7 @@
 import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb } from '../kernel/ops.js';
+import { prebuilt, write_once_op } from '../kernel/prebuilt.js';
 import type { File, Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import {
@@ -25,7 +26,6 @@ import {
   spin_unlock,
   spin_unlock_irqrestore,
 } from '../kernel/spinlock.js';
-import { prebuilt, write_once_op } from '../waitqueue/prebuilt.js';
 import { init_waitqueue_head, type WaitQueueHead, wake_up, wake_up_all } from '../waitqueue/waitqueue.js';
 import { type AioLimits, aio_limits } from './limits.js';
 

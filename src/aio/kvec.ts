@@ -26,9 +26,9 @@ import { PAGE_SIZE } from '../devices/page.js';
 import { EINVAL, EIO } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
+import { atomic_op, done } from '../kernel/prebuilt.js';
 import type { File, Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
-import { atomic_op, done } from '../waitqueue/prebuilt.js';
 import { init_waitqueue_head, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
 
 /** A page of a kvec: 4 KiB of bytes (a `Page` qualifies). */

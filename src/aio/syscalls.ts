@@ -17,6 +17,7 @@ import { user_region } from '../devices/kiobuf.js';
 import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ENOENT, ETIME } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { KernelCode } from '../kernel/ops.js';
+import { done } from '../kernel/prebuilt.js';
 import {
   File,
   type FileOperations,
@@ -48,7 +49,6 @@ import {
   syscalls,
 } from '../kernel/syscalls.js';
 import { schedule_task } from '../kernel/tqueue.js';
-import { done } from '../waitqueue/prebuilt.js';
 import {
   add_wait_queue,
   add_wait_queue_exclusive,

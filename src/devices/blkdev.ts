@@ -19,11 +19,11 @@
 import { EIO } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { cpu, type KernelCode, type Op, set_bit, test_and_set_bit } from '../kernel/ops.js';
+import { prebuilt } from '../kernel/prebuilt.js';
 import { kernel } from '../kernel/sched.js';
 import type { Spinlock } from '../kernel/spinlock.js';
 import { spin_lock_irqsave, spin_unlock_irqrestore } from '../kernel/spinlock.js';
 import { queue_task, tq_disk } from '../kernel/tqueue.js';
-import { prebuilt } from '../waitqueue/prebuilt.js';
 import {
   BH_Lock,
   BH_Req,

@@ -19,10 +19,10 @@
 import { EFAULT, EFBIG, EINVAL, EIO, ENOMEM, ENOSPC } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { atomic, cpu, type KernelCode } from '../kernel/ops.js';
+import { atomic_op } from '../kernel/prebuilt.js';
 import { O_DSYNC, O_SYNC, PROT_READ, PROT_WRITE, type Process, type Region } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
-import { atomic_op } from '../waitqueue/prebuilt.js';
 import { down, up } from '../waitqueue/semaphore.js';
 import { init_waitqueue_head, type WaitQueueHead, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
 import { READ, type Rw, SECTOR_SIZE, submit_bh, WRITE } from './blkdev.js';

@@ -36,6 +36,7 @@ import { current as cur } from '../kernel/current.js';
 import { EINTR } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { type KernelCode, type Op, READ_ONCE, smp_mb, WRITE_ONCE } from '../kernel/ops.js';
+import { prebuilt } from '../kernel/prebuilt.js';
 import {
   __set_current_state,
   current,
@@ -55,7 +56,6 @@ import {
   TASK_UNINTERRUPTIBLE,
   type Task,
 } from '../kernel/task.js';
-import { prebuilt } from './prebuilt.js';
 
 /** The entry is an exclusive waiter (wake-one). */
 export const WQ_FLAG_EXCLUSIVE = 0x01;

@@ -18,8 +18,8 @@
  *   operands change at every use: `yield write_once_op(c, v)` is `yield* WRITE_ONCE(c, v)`
  *   without the primitive's iterator (the result of `yield atomic_op(...)` is `fn`'s).
  */
-import type { Cell } from '../kernel/cell.js';
-import { type AtomicOp, type KernelCode, OP, type Op, type StoreOp } from '../kernel/ops.js';
+import type { Cell } from './cell.js';
+import { type AtomicOp, type KernelCode, OP, type Op, type StoreOp } from './ops.js';
 
 /** The operation a one-operation primitive yields (see the module doc for which qualify). */
 export function prebuilt(primitive: KernelCode<unknown>): Op {

@@ -1,5 +1,5 @@
 /**
- * Tests of prebuilt operations (src/waitqueue/prebuilt.ts): a prebuilt operation yielded
+ * Tests of prebuilt operations (src/kernel/prebuilt.ts): a prebuilt operation yielded
  * directly is the same visible operation as the primitive driven with `yield*` — same result,
  * same trace, same steps — `write_once_op` / `atomic_op` make the operations of `WRITE_ONCE` /
  * `atomic` directly, and `done(value)` is kernel code that returns at once.
@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { atomic, cpu, type KernelCode, OP, READ_ONCE, smp_mb, WRITE_ONCE } from '../../src/kernel/ops.js';
+import { atomic_op, done, prebuilt, write_once_op } from '../../src/kernel/prebuilt.js';
 import { spin_lock_irqsave, spin_unlock_irqrestore } from '../../src/kernel/spinlock.js';
 import type { TraceEvent } from '../../src/trace/events.js';
-import { atomic_op, done, prebuilt, write_once_op } from '../../src/waitqueue/prebuilt.js';
 
 describe('prebuilt', () => {
   it('takes out the operation of a one-operation primitive', () => {
