@@ -23,6 +23,7 @@ import { EventHeap } from './heap.js';
 import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
 import { type KernelCall, type KernelCode, type LockOp, OP, type Op, OpIter } from './ops.js';
+import { ScheduleTimeout } from './sched.js';
 import { Spinlock } from './spinlock.js';
 import {
   Context,
@@ -593,6 +594,18 @@ export class Kernel {
     try {
       for (;;) {
         let r: IteratorResult<Op | KernelCall, unknown>;
+        if (ctx.give !== null && !threw) {
+          // The result of a primitive taken without a frame goes through its own ending; what
+          // that throws, the frame that yielded the primitive gets, as with yield*.
+          const g = ctx.give;
+          ctx.give = null;
+          try {
+            value = g.give(value);
+          } catch (e) {
+            value = e;
+            threw = true;
+          }
+        }
         try {
           r = threw ? ctx.gen.throw(value) : ctx.gen.next(value);
         } catch (e) {
@@ -621,7 +634,14 @@ export class Kernel {
           // `yield f()`: a call. A plain primitive gives up its operation at once; other code
           // runs as a frame on this context's stack.
           const callee = r.value as KernelCall;
-          const direct = callee instanceof OpIter ? callee.take() : null;
+          let direct: Op | null = null;
+          if (callee instanceof OpIter) {
+            direct = callee.take();
+            if (direct !== null && callee.gives) ctx.give = callee;
+          } else if (callee instanceof ScheduleTimeout) {
+            direct = callee.take();
+            if (direct !== null) ctx.give = callee;
+          }
           if (direct === null) {
             if (ctx.calls === null) ctx.calls = [];
             ctx.calls.push(ctx.gen);
@@ -783,6 +803,7 @@ export class Kernel {
     t.gen = PLACEHOLDER;
     t.calls = null;
     t.hot = null;
+    t.give = null;
     t.state.value = 8;
     if (!t.daemon) this.live--;
     cpu.task = null;

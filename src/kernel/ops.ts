@@ -190,15 +190,26 @@ export class OpIter<T> implements Generator<Op, T, unknown> {
     return this as unknown as IteratorResult<Op, T>;
   }
   /**
-   * The trampoline's short cut for `yield primitive()`: when the result is the resume value
-   * itself (no `post`) and the iterator is fresh, marks it driven to its end and returns its
-   * operation, whose result goes straight back to the caller; else null (it runs as a frame).
+   * The trampoline's short cut for `yield primitive()` (see `Kernel.advance`): when the iterator
+   * is fresh, returns its operation, to run with no frame; else null (it runs as a frame).
+   * Without `post` the iterator is then finished and the operation's result goes straight back
+   * to the caller; with one (`gives`), the kernel passes that result through `give` first.
    */
   take(): Op | null {
-    if (this.post !== null || this.state !== 0) return null;
+    if (this.state !== 0) return null;
+    this.state = this.post === null ? 2 : 1;
+    this.done = this.post === null;
+    return this.op;
+  }
+  /** Whether a taken operation's result goes through `give` (see `take`). */
+  get gives(): boolean {
+    return this.post !== null;
+  }
+  /** What the caller of a taken primitive gets for the operation's result `v`. */
+  give(v: unknown): T {
     this.state = 2;
     this.done = true;
-    return this.op;
+    return this.post === null ? (v as T) : this.post(v);
   }
   /**
    * Makes a finished iterator new again, for a context's cache of a hot primitive; false (and

@@ -150,7 +150,7 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
  * and yield schedule(); when resumed, cancel the timer and return the time left. Like OpIter,
  * it is its own iterator result, and a context re-arms its finished one for the next call.
  */
-class ScheduleTimeout implements Generator<Op, number, unknown> {
+export class ScheduleTimeout implements Generator<Op, number, unknown> {
   private ns: number;
   private readonly op: Mutable<ScheduleOp>;
   /** The timer, kept across calls: the kernel arms it again once it is off the heap. */
@@ -177,25 +177,31 @@ class ScheduleTimeout implements Generator<Op, number, unknown> {
   }
   next(): IteratorResult<Op, number> {
     if (this.state === 0) {
-      this.state = 1;
-      if (this.ns !== MAX_SCHEDULE_TIMEOUT) {
-        const k = kernel();
-        this.expire = k.now + this.ns;
-        this.timer = k.wake_after(this.ns, current(), this.timer);
-        this.armed = true;
-      }
-      this.value = this.op;
+      this.value = this.take();
       return this as unknown as IteratorResult<Op, number>;
     }
+    this.value = this.give();
+    return this as unknown as IteratorResult<Op, number>;
+  }
+  /** Arms the timer and returns the schedule() operation (also the trampoline's short cut). */
+  take(): Op | null {
+    if (this.state !== 0) return null;
+    this.state = 1;
+    if (this.ns !== MAX_SCHEDULE_TIMEOUT) {
+      const k = kernel();
+      this.expire = k.now + this.ns;
+      this.timer = k.wake_after(this.ns, current(), this.timer);
+      this.armed = true;
+    }
+    return this.op;
+  }
+  /** Back from schedule(): cancels the timer and returns the time left. */
+  give(): number {
     this.state = 2;
     this.done = true;
-    if (!this.armed) {
-      this.value = MAX_SCHEDULE_TIMEOUT;
-    } else {
-      this.disarm();
-      this.value = Math.max(0, this.expire - kernel().now);
-    }
-    return this as unknown as IteratorResult<Op, number>;
+    if (!this.armed) return MAX_SCHEDULE_TIMEOUT;
+    this.disarm();
+    return Math.max(0, this.expire - kernel().now);
   }
   private disarm(): void {
     if (this.armed) this.timer!.cancel();

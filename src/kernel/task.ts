@@ -45,6 +45,11 @@ export class Context {
   readonly id: number;
   readonly name: string;
   readonly kind: 'task' | 'irq';
+  /**
+   * A primitive run without a frame whose result must pass through its `give` before the
+   * caller gets it (see `Kernel.advance`), or null.
+   */
+  give: { give(v: unknown): unknown } | null = null;
   /** The running frame of its kernel code. */
   gen: KernelCode<unknown>;
   /**

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { Cell } from '../../src/kernel/cell.js';
 import { seeded } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { type KernelCode, READ_ONCE, test_bit, WRITE_ONCE } from '../../src/kernel/ops.js';
-import { schedule } from '../../src/kernel/sched.js';
+import { type KernelCode, OP, OpIter, READ_ONCE, test_bit, WRITE_ONCE } from '../../src/kernel/ops.js';
+import { schedule, schedule_timeout, set_current_state, TASK_INTERRUPTIBLE } from '../../src/kernel/sched.js';
 import type { TraceEvent } from '../../src/trace/events.js';
 
 interface Frame {
@@ -20,6 +20,7 @@ interface Frame {
   throws: boolean;
   catches: boolean;
   yields: boolean;
+  sleeps: number;
 }
 
 /** Call trees at most `depth` calls deep. */
@@ -30,6 +31,7 @@ function frameArb(depth: number): fc.Arbitrary<Frame> {
     throws: fc.boolean(),
     catches: fc.boolean(),
     yields: fc.boolean(),
+    sleeps: fc.integer({ min: 0, max: 3 }),
   });
 }
 
@@ -54,6 +56,15 @@ function* frame(f: Frame, cell: Cell, tramp: boolean, log: string[], path: strin
   if (f.yields) {
     if (tramp) yield schedule('');
     else yield* schedule('');
+  }
+  if (f.sleeps > 0) {
+    // A timed sleep (the timer is a choice in untimed runs): its time left joins the sum.
+    if (tramp) yield set_current_state(TASK_INTERRUPTIBLE);
+    else yield* set_current_state(TASK_INTERRUPTIBLE);
+    const left: number = tramp
+      ? yield schedule_timeout(f.sleeps * 10)
+      : yield* schedule_timeout(f.sleeps * 10);
+    sum += left;
   }
   for (let i = 0; i < f.kids.length; i++) {
     const kid = f.kids[i]!;
@@ -122,6 +133,32 @@ describe('trampolined calls', () => {
     });
     expect(k.run().status).toBe('done');
     expect(got).toBe(10_003);
+  });
+
+  it("an exception from a primitive's ending reaches the frame that yielded it, both ways", () => {
+    for (const tramp of [true, false]) {
+      const k = new Kernel({ cpus: 1, timed: false });
+      const cell = k.cell('x', 5);
+      const seen: string[] = [];
+      function* inner(): KernelCode<void> {
+        const bad = new OpIter<number>({ code: OP.LOAD, cell, how: 'READ_ONCE' }, (v) => {
+          throw new Error(`bad value ${v as number}`);
+        });
+        try {
+          if (tramp) yield bad;
+          else yield* bad;
+        } catch (e) {
+          seen.push(`inner caught ${(e as Error).message}`);
+        }
+      }
+      k.spawn('t', function* () {
+        if (tramp) yield inner();
+        else yield* inner();
+        seen.push('outer goes on');
+      });
+      expect(k.run().status).toBe('done');
+      expect(seen).toEqual(['inner caught bad value 5', 'outer goes on']);
+    }
   });
 
   it('an exception nobody catches stops the run with the task named, as with yield*', () => {
