@@ -29,6 +29,7 @@ import {
   IOCB_CMD_PREAD,
   IOCB_CMD_PWRITE,
   type Kiocb,
+  put64,
 } from '../aio/kioctx.js';
 import {
   aio_ring_reap,
@@ -407,8 +408,7 @@ class Pump {
   }
 
   private put64(at: number, v: number): void {
-    this.dv.setUint32(at, v >>> 0, true);
-    this.dv.setUint32(at + 4, Math.floor(v / 2 ** 32), true);
+    put64(this.dv, at, v);
   }
 
   /** Fills an iocb for each next request a free slot allows, and the pointer array: how many. */
