@@ -421,6 +421,13 @@ function* submitNoop(req: Kiocb): KernelCode<number> {
 /**
  * Files without AIO methods: the synchronous method runs on a keventd worker thread, in
  * process context, against the submitting process's memory. Cancellable until it starts.
+ *
+ * (2.4 had no such fallback: `io_submit_one` refused a file without the method, -EINVAL.) A
+ * synchronous method that sleeps on a page lock or `i_sem` must never run here: a worktodo queued
+ * on this same pool may hold it, so the worker would wait for work only a worker can run (see
+ * `walk_pages` in `raw.ts`). None can: every file of the page cache — filesystem files, block
+ * devices, raw devices — has all three AIO methods once `aio_init` ran, so only files with no
+ * page cache (the AIO test device's absent methods are refused at submission) come here.
  */
 function* fallback(req: Kiocb, what: 'read' | 'write' | 'fsync' | 'fdatasync'): KernelCode<number> {
   const gen = req.gen;

@@ -27,6 +27,7 @@ import { EFBIG, EIO, ENOSPC } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import {
   atomic,
+  clear_bit,
   cpu,
   type KernelCode,
   set_bit,
@@ -494,8 +495,8 @@ export function* readpage(inode: Inode, page: Page): KernelCode<number> {
 
 /**
  * `writepage(page)` (`block_write_full_page`): the page is locked and its dirty bit was just
- * cleared by `clear_page_dirty_for_io`; starts the write and returns. `end_page_write` unlocks the
- * page when the IO completes.
+ * cleared by `clear_page_dirty_for_io`; starts the write and returns (clearing the error bit an
+ * earlier failed write left). `end_page_write` unlocks the page when the IO completes.
  */
 export function* writepage(page: Page): KernelCode<void> {
   const m = page.mapping as AddressSpace;
@@ -513,6 +514,8 @@ export function* writepage(page: Page): KernelCode<void> {
     }
     bh = pageBh(page, inode, r.block);
   }
+  // The error of an earlier write of the page is superseded by this one.
+  if (((page.flags.value >> PG_error) & 1) === 1) yield* clear_bit(PG_error, page.flags);
   yield* lock_buffer(bh);
   yield* mark_buffer_clean(bh);
   bh.b_end_io = end_page_write;
@@ -801,12 +804,23 @@ export function* generic_osync_inode(inode: Inode, how: 'sync' | 'dsync'): Kerne
   return err;
 }
 
-/** Pages written by the last `filemap_fdatasync` of each mapping (what `filemap_fdatawait` waits on). */
-const pendingSync = new WeakMap<AddressSpace, Page[]>();
+/**
+ * The pages each caller's `filemap_fdatasync` took (referenced), by mapping and calling task:
+ * what that caller's `filemap_fdatawait` waits for.
+ *
+ * 2.4 kept one `locked_pages` list per mapping, and `filemap_fdatawait` emptied it as it went
+ * (each page moved back to `clean_pages` before the wait on it): a second caller syncing the same
+ * file at the same time — an fsync and a direct read's coherence write-back, which takes no
+ * `i_sem`, or a sync that does other work between the two calls as `sys_fsync` does — could find
+ * the list emptied by the first and return before its own pages were written. Here each caller
+ * waits for the pages its own `filemap_fdatasync` took: every page dirty or under writeback then.
+ */
+const pendingSync = new WeakMap<AddressSpace, Map<Task, Page[]>>();
 
 /**
  * `filemap_fdatasync(mapping, [first, last])`: starts writing every dirty page in the range (and
- * takes every page already under writeback) without waiting. 0.
+ * takes every page already under writeback) without waiting; the calling task's
+ * `filemap_fdatawait` waits for them. 0.
  */
 export function* filemap_fdatasync(
   mapping: AddressSpace,
@@ -830,22 +844,35 @@ export function* filemap_fdatasync(
     else yield* UnlockPage(page);
   }
   yield* run_task_queue(tq_disk(pc.k));
-  const prev = pendingSync.get(mapping) ?? [];
-  pendingSync.set(mapping, prev.concat(snap));
+  const me = current();
+  let byTask = pendingSync.get(mapping);
+  if (byTask === undefined) {
+    byTask = new Map();
+    pendingSync.set(mapping, byTask);
+  }
+  const mine = byTask.get(me);
+  if (mine === undefined) byTask.set(me, snap);
+  else for (const page of snap) mine.push(page);
   return 0;
 }
 
-/** `filemap_fdatawait(mapping)`: waits for the writes `filemap_fdatasync` started: 0 or -EIO. */
+/**
+ * `filemap_fdatawait(mapping)`: waits for every page the calling task's `filemap_fdatasync`
+ * calls on `mapping` took (whoever else waits for them too): 0, or -EIO if the last write of one
+ * of them failed. The error stays on the page (another caller waiting for it sees it too) until
+ * the page is next written.
+ */
 export function* filemap_fdatawait(mapping: AddressSpace): KernelCode<number> {
-  const pages = pendingSync.get(mapping) ?? [];
-  pendingSync.delete(mapping);
+  const byTask = pendingSync.get(mapping);
+  if (byTask === undefined) return 0;
+  const me = current();
+  const pages = byTask.get(me);
+  if (pages === undefined) return 0;
+  byTask.delete(me);
   let err = 0;
   for (const page of pages) {
     yield* wait_on_page(page);
-    if (((page.flags.value >> PG_error) & 1) === 1) {
-      yield* test_and_clear_bit(PG_error, page.flags);
-      err = -EIO;
-    }
+    if (((page.flags.value >> PG_error) & 1) === 1) err = -EIO;
     yield* page_cache_release(page);
   }
   return err;

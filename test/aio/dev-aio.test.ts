@@ -11,6 +11,8 @@ import {
   ctxOfFile,
   IOCB_CMD_FDSYNC,
   IOCB_CMD_FSYNC,
+  IOCB_CMD_PREAD,
+  IOCB_CMD_PWRITE,
   type Kioctx,
 } from '../../src/aio/kioctx.js';
 import {
@@ -28,12 +30,22 @@ import {
   user_ring,
 } from '../../src/aio/libaio.js';
 import { aio_limits } from '../../src/aio/limits.js';
-import { aio_init } from '../../src/aio/syscalls.js';
+import { type AioMethods, aio_init } from '../../src/aio/syscalls.js';
 import { register_aiotest, testPattern } from '../../src/aio/testdev.js';
+import { setup_disks } from '../../src/devices/setup.js';
+import { fs_mkfile } from '../../src/devices/simplefs.js';
 import { EAGAIN, ECANCELED, EFAULT, EINTR, EINVAL, ETIME } from '../../src/kernel/errno.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
-import { File, type FileOperations, O_RDONLY, O_RDWR, type Process } from '../../src/kernel/process.js';
+import {
+  File,
+  type FileOperations,
+  O_CREAT,
+  O_DIRECT,
+  O_RDONLY,
+  O_RDWR,
+  type Process,
+} from '../../src/kernel/process.js';
 import {
   current,
   kernel,
@@ -41,7 +53,8 @@ import {
   set_current_state,
   TASK_UNINTERRUPTIBLE,
 } from '../../src/kernel/sched.js';
-import { create_process, register_path, syscall } from '../../src/kernel/syscalls.js';
+import { create_process, register_path, syscall, syscalls } from '../../src/kernel/syscalls.js';
+import { aio_batch, aio_user } from './helpers.js';
 
 /** What a slow synchronous device recorded. */
 interface SlowLog {
@@ -438,6 +451,83 @@ describe('opcodes and the fallback path', () => {
     expect([...w.log.written[0]!]).toEqual([9, 8, 7, 6]);
     expect(IOCB_CMD_FSYNC).toBe(2);
     expect(IOCB_CMD_FDSYNC).toBe(3);
+  });
+
+  it('no file the simulator provides reaches the fallback: the page-cache files run their own AIO methods', () => {
+    // The fallback runs a synchronous method on a keventd worker, where a sleep on a page lock
+    // held by a queued worktodo would never end. Only files without the AIO method reach it;
+    // every file the simulator registers (disks, md0, raw, filesystem files, /dev/aiotest) is
+    // opened here and sent every opcode: none may be served by the fallback (its routines are
+    // labelled 'aio <op>' on keventd). /dev/slow, a file with sync methods only, is the control.
+    const k = new Kernel({ cpus: 2, timed: true, trace: true });
+    aio_init(k);
+    register_aiotest(k, 1000);
+    const disks = setup_disks(k, {
+      disks: 2,
+      model: 'ram',
+      diskBytes: 4 << 20,
+      raid0: true,
+      fs: { blocks: 64, maxInodes: 4 },
+      raw: true,
+    });
+    fs_mkfile(disks.fs!, 'f', 8192);
+    const log: SlowLog = { calls: [], written: [] };
+    register_path(k, '/dev/slow', function* (_p, path, flags) {
+      return new File(slowOps(log, 0), flags, path);
+    });
+    const fallbacks: string[] = [];
+    let opening = '';
+    k.events.on('trace', (ev) => {
+      if (ev.kind === 'tq.queue' && ev.what.startsWith('aio ')) fallbacks.push(`${opening}: ${ev.what}`);
+    });
+    const paths = [...syscalls(k).paths.keys()].filter((x) => x !== '/dev/aio').concat('/mnt/f');
+    const unserved: string[] = [];
+    const results: Record<string, (number | undefined)[]> = {};
+    create_process(k, 'app', function* (p) {
+      const u = yield* aio_user(p, 8);
+      const buf = p.mm.mmap(8192);
+      for (const path of paths)
+        for (const flags of [O_RDWR | O_CREAT, O_RDWR | O_DIRECT]) {
+          const fd = yield* syscall('open', path, flags);
+          if (fd < 0) throw new Error(`open ${path}: ${fd}`);
+          const f = p.fget(fd)!;
+          const m = f.f_op as FileOperations & AioMethods;
+          // io_submit's dispatch: the fallback is taken when the sync method is there and the AIO one is not.
+          if (m.aio_read === undefined && m.read !== undefined) unserved.push(`${path}: read`);
+          if (m.aio_write === undefined && m.write !== undefined) unserved.push(`${path}: write`);
+          if (m.aio_fsync === undefined && m.fsync !== undefined) unserved.push(`${path}: fsync`);
+          opening = path;
+          const pos = path.startsWith('/mnt/') ? 0 : 1 << 20;
+          const r = yield* aio_batch(
+            u,
+            [IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_CMD_FSYNC, IOCB_CMD_FDSYNC].map((op) => ({
+              op,
+              fd,
+              buf,
+              len: 4096,
+              pos,
+            })),
+          );
+          results[`${path} ${flags & O_DIRECT ? 'direct' : 'buffered'}`] = r.res;
+          yield* syscall('close', fd);
+        }
+    });
+    const r = k.run();
+    expect(r.violations).toEqual([]);
+    expect(r.status).toBe('done');
+    expect(paths).toEqual(
+      expect.arrayContaining(['/dev/sda', '/dev/sdb', '/dev/md0', '/dev/raw1', '/dev/aiotest', '/mnt/f']),
+    );
+    // The control did go through the fallback (read, write, fsync, fdatasync, twice).
+    expect(fallbacks.filter((x) => x.startsWith('/dev/slow:'))).toHaveLength(8);
+    expect(unserved.filter((x) => !x.startsWith('/dev/slow:'))).toEqual([]);
+    expect(fallbacks.filter((x) => !x.startsWith('/dev/slow:'))).toEqual([]);
+    // Every request got its event: the page-cache and direct paths served them (aiotest has no
+    // write or fsync at all: -EINVAL at submission, so the batch stops after its read).
+    expect(results['/mnt/f buffered']).toEqual([4096, 4096, 0, 0]);
+    expect(results['/dev/raw1 direct']).toEqual([4096, 4096, 0, 0]);
+    expect(results['/dev/md0 buffered']).toEqual([4096, 4096, 0, 0]);
+    expect(results['/dev/aiotest buffered']).toEqual([4096, undefined, undefined, undefined]);
   });
 });
 

@@ -3,12 +3,14 @@
  * under the memory limit, dirty writeback by bdflush and writer throttling (in stats), the pinned
  * memory limit, and the pagecache-read and odsync-write scenarios.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/check/runner.js';
 import { READ } from '../../src/devices/blkdev.js';
 import { map_user_kiobuf, pin_state, unmap_kiobuf } from '../../src/devices/kiobuf.js';
+import { filemap_fdatasync, filemap_fdatawait, type Inode } from '../../src/devices/pagecache.js';
 import { type DiskSet, setup_disks } from '../../src/devices/setup.js';
-import { fs_mkfile, fs_read_ondisk, pattern } from '../../src/devices/simplefs.js';
+import { fs_mkfile, fs_read_ondisk, pattern, type SimpleFs } from '../../src/devices/simplefs.js';
 import { seeded } from '../../src/kernel/chooser.js';
 import { EBADF, EFAULT, EINVAL, ENOMEM } from '../../src/kernel/errno.js';
 import { Kernel } from '../../src/kernel/kernel.js';
@@ -16,6 +18,7 @@ import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, type Process } from '../../src/kernel/process.js';
 import { create_process, SEEK_CUR, syscall } from '../../src/kernel/syscalls.js';
 import { odsyncWrite, pagecacheRead } from '../../src/scenarios/devices.js';
+import { down, up } from '../../src/waitqueue/semaphore.js';
 
 function world(timed: boolean, pageCache = {}): { k: Kernel; s: DiskSet } {
   const k = new Kernel({ cpus: 2, timed, trace: false }, seeded(9));
@@ -182,4 +185,144 @@ describe('scenarios', () => {
     expect(us.appendDsync!).toBeGreaterThan(10 * us.overwriteDsync!);
     expect(us.overwriteSync!).toBeGreaterThan(10 * us.overwriteDsync!);
   });
+});
+
+describe('filemap_fdatasync / filemap_fdatawait with concurrent callers', () => {
+  const PAGES = 3;
+  const SPAN = PAGES * 4096;
+
+  /** A kernel with a one-disk filesystem holding file 'f' (2 * SPAN bytes of zeros), run by `procs`. */
+  function syncWorld(
+    seed: number,
+    timed: boolean,
+    procs: (fs: SimpleFs, inode: Inode, errs: string[]) => [string, (p: Process) => KernelCode<void>][],
+  ): string[] {
+    const k = new Kernel({ cpus: 2, timed, trace: false }, seeded(seed));
+    const s = setup_disks(k, {
+      disks: 1,
+      model: 'hdd',
+      jitter: timed ? 0.3 : 0,
+      diskBytes: 4 << 20,
+      fs: { blocks: 64, maxInodes: 4 },
+    });
+    const fs = s.fs!;
+    const inode = fs_mkfile(fs, 'f', new Uint8Array(2 * SPAN));
+    const errs: string[] = [];
+    for (const [name, body] of procs(fs, inode, errs)) create_process(k, name, body);
+    const res = k.run({ maxSteps: 2_000_000 });
+    if (res.status !== 'done' || res.violations.length > 0)
+      errs.push(`run ${res.status}: ${res.violations.map((v) => v.message).join('; ')}`);
+    // Every reference the syncs took was given back.
+    for (const page of inode.mapping.pages.values())
+      if (page.count !== 0) errs.push(`page ${page.index} still has ${page.count} references`);
+    return errs;
+  }
+
+  const onDisk = (fs: SimpleFs, half: number) =>
+    fs_read_ondisk(fs, 'f').subarray(half * SPAN, (half + 1) * SPAN);
+
+  /**
+   * A: writes its pages and syncs them in 2.4's `sys_fsync` order under `i_sem` (start the
+   * data, write the inode, then wait for the data); B meanwhile reads a clean page of the file
+   * with O_DIRECT, over and over: each read's coherence write-back (no `i_sem`) runs its own
+   * `filemap_fdatasync` + `filemap_fdatawait` while A's pages are in flight. When A's wait
+   * returns, A's pages must be on the disk.
+   */
+  function syncVersusDirectReads(seed: number, timed: boolean): string[] {
+    const a = pattern(SPAN, 11);
+    return syncWorld(seed, timed, (fs, inode, errs) => [
+      [
+        'A',
+        function* (p) {
+          const fd = yield* syscall('open', '/mnt/f', O_RDWR);
+          const buf = p.mm.mmap(SPAN);
+          p.mm.copy_to_user(buf, a);
+          if ((yield* syscall('pwrite', fd, buf, SPAN, 0)) !== SPAN) errs.push('A: pwrite');
+          yield* down(inode.i_sem);
+          let r = yield* filemap_fdatasync(inode.mapping);
+          const e = yield* inode.ops.write_inode!(inode);
+          if (r === 0) r = e;
+          const w = yield* filemap_fdatawait(inode.mapping);
+          if (r === 0) r = w;
+          if (!Buffer.from(onDisk(fs, 0)).equals(a))
+            errs.push('A: filemap_fdatawait returned before its pages were on the disk');
+          yield* up(inode.i_sem);
+          if (r !== 0) errs.push(`A: sync returned ${r}`);
+        },
+      ],
+      [
+        'B',
+        function* (p) {
+          const dfd = yield* syscall('open', '/mnt/f', O_RDONLY | O_DIRECT);
+          const buf = p.mm.mmap(4096);
+          for (let i = 0; i < 20; i++) {
+            const n = yield* syscall('pread', dfd, buf, 4096, SPAN);
+            if (n !== 4096) errs.push(`B: direct pread returned ${n}`);
+          }
+        },
+      ],
+    ]);
+  }
+
+  /**
+   * Through the syscalls: A writes its pages and fdatasyncs; B writes its own, reads them back
+   * with O_DIRECT (its write-back runs alongside A's fdatasync, without `i_sem`), then
+   * fdatasyncs. Each must find its own pages on the disk.
+   */
+  function syncsAndDirectRead(seed: number, timed: boolean): string[] {
+    const a = pattern(SPAN, 11);
+    const b = pattern(SPAN, 12);
+    return syncWorld(seed, timed, (fs, _inode, errs) => [
+      [
+        'A',
+        function* (p) {
+          const fd = yield* syscall('open', '/mnt/f', O_RDWR);
+          const buf = p.mm.mmap(SPAN);
+          p.mm.copy_to_user(buf, a);
+          if ((yield* syscall('pwrite', fd, buf, SPAN, 0)) !== SPAN) errs.push('A: pwrite');
+          const r = yield* syscall('fdatasync', fd);
+          if (r !== 0) errs.push(`A: fdatasync returned ${r}`);
+          if (!Buffer.from(onDisk(fs, 0)).equals(a))
+            errs.push('A: fdatasync returned before its pages were on the disk');
+        },
+      ],
+      [
+        'B',
+        function* (p) {
+          const fd = yield* syscall('open', '/mnt/f', O_RDWR);
+          const dfd = yield* syscall('open', '/mnt/f', O_RDONLY | O_DIRECT);
+          const buf = p.mm.mmap(2 * SPAN);
+          p.mm.copy_to_user(buf, b);
+          if ((yield* syscall('pwrite', fd, buf, SPAN, SPAN)) !== SPAN) errs.push('B: pwrite');
+          const n = yield* syscall('pread', dfd, buf + SPAN, SPAN, SPAN);
+          if (n !== SPAN) errs.push(`B: direct pread returned ${n}`);
+          else if (!Buffer.from(p.mm.copy_from_user(buf + SPAN, SPAN)!).equals(b))
+            errs.push('B: the direct read ran before its pages were on the disk');
+          const r = yield* syscall('fdatasync', fd);
+          if (r !== 0) errs.push(`B: fdatasync returned ${r}`);
+          if (!Buffer.from(onDisk(fs, 1)).equals(b))
+            errs.push('B: fdatasync returned before its pages were on the disk');
+        },
+      ],
+    ]);
+  }
+
+  for (const timed of [true, false]) {
+    it(`a sync is not robbed of its pages by direct reads' write-backs, whatever the schedule (timed: ${timed})`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 1_000_000 }), (seed) => {
+          expect(syncVersusDirectReads(seed, timed)).toEqual([]);
+        }),
+        { numRuns: 25 },
+      );
+    });
+    it(`fdatasync and a direct read of the same file each wait for their own pages (timed: ${timed})`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 1_000_000 }), (seed) => {
+          expect(syncsAndDirectRead(seed, timed)).toEqual([]);
+        }),
+        { numRuns: 25 },
+      );
+    });
+  }
 });
