@@ -47,7 +47,7 @@ import {
 } from '../devices/pagecache.js';
 import type { DevFile } from '../devices/simplefs.js';
 import { EFAULT, EFBIG, EIO, ENOSPC } from '../kernel/errno.js';
-import { atomic, cpu, type KernelCode, READ_ONCE, set_bit, test_and_clear_bit } from '../kernel/ops.js';
+import { atomic, cpu, type KernelCode, READ_ONCE, set_bit } from '../kernel/ops.js';
 import { type File, O_APPEND, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
 import { current, kernel } from '../kernel/sched.js';
 import type { Task } from '../kernel/task.js';
@@ -272,7 +272,8 @@ const tailSteps: Readonly<Record<string, WtdStep>> = {
   *wwaited(w) {
     const s = st(w);
     const page = s.pages[s.waitIdx]!;
-    if ((yield* pageError(page)) && (yield* test_and_clear_bit(PG_error, page.flags)) === 1) s.err = -EIO;
+    // Read, not cleared (as filemap_fdatawait): every waiter on the page sees the error.
+    if (yield* pageError(page)) s.err = -EIO;
     s.waitIdx++;
     return 'wwait';
   },

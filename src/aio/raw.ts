@@ -49,7 +49,7 @@ import {
 import type { DevFile } from '../devices/simplefs.js';
 import { EFBIG, EINVAL, EIO, ENOSPC } from '../kernel/errno.js';
 import type { KernelCode } from '../kernel/ops.js';
-import { atomic, cpu, READ_ONCE, test_and_clear_bit } from '../kernel/ops.js';
+import { atomic, cpu, READ_ONCE } from '../kernel/ops.js';
 import { type File, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
@@ -368,11 +368,8 @@ function* walk_run(st: DirectAio, got: 'none' | 'locked' | 'waited'): KernelCode
         if ((yield* wtd_wait_page(st.wtd, page)) === 0) return 0;
       }
       got = 'none';
-      if (
-        (((yield* READ_ONCE(page.flags)) >> PG_error) & 1) === 1 &&
-        (yield* test_and_clear_bit(PG_error, page.flags)) === 1
-      )
-        st.walkErr = -EIO;
+      // Read, not cleared (as filemap_fdatawait): every waiter on the page sees the error.
+      if ((((yield* READ_ONCE(page.flags)) >> PG_error) & 1) === 1) st.walkErr = -EIO;
       st.walkWaitIdx++;
     }
   }
