@@ -22,8 +22,7 @@ import { current as cur } from './current.js';
 import { EventHeap } from './heap.js';
 import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
-import { type KernelCall, type KernelCode, type LockOp, OP, type Op, OpIter } from './ops.js';
-import { ScheduleTimeout } from './sched.js';
+import { type KernelCall, type KernelCode, type LockOp, OP, type Op, type Primitive } from './ops.js';
 import { Spinlock } from './spinlock.js';
 import {
   Context,
@@ -630,17 +629,16 @@ export class Kernel {
           return;
         }
         let op = r.value as Op;
-        if (op.code === undefined) {
-          // `yield f()`: a call. A plain primitive gives up its operation at once; other code
-          // runs as a frame on this context's stack.
+        const code = op.code as number | undefined;
+        if (code === undefined || code === OP.PRIMITIVE) {
+          // `yield f()`: a call. A primitive gives up its operation at once; other code runs as
+          // a frame on this context's stack.
           const callee = r.value as KernelCall;
           let direct: Op | null = null;
-          if (callee instanceof OpIter) {
-            direct = callee.take();
-            if (direct !== null && callee.gives) ctx.give = callee;
-          } else if (callee instanceof ScheduleTimeout) {
-            direct = callee.take();
-            if (direct !== null) ctx.give = callee;
+          if (code === OP.PRIMITIVE) {
+            const p = r.value as unknown as Primitive;
+            direct = p.take();
+            if (direct !== null && p.gives) ctx.give = p;
           }
           if (direct === null) {
             if (ctx.calls === null) ctx.calls = [];

@@ -45,6 +45,12 @@ export const OP = {
   IRQ: 11,
   NOTE: 12,
   TRYLOCK: 13,
+  /**
+   * Not an operation: the `code` of a primitive's iterator (`OpIter`, schedule_timeout's), so
+   * that the kernel tells a trampolined primitive from an operation and from other kernel code
+   * by one property (see `Primitive`).
+   */
+  PRIMITIVE: 100,
 } as const;
 
 /** How a load is ordered. */
@@ -165,7 +171,21 @@ export type Op =
  * hands a not-done one on unchanged to whoever resumes the generator), so nothing keeps a result
  * across the next call: one object per primitive call instead of three.
  */
-export class OpIter<T> implements Generator<Op, T, unknown> {
+/**
+ * One operation the trampoline can run without a frame (`code` is `OP.PRIMITIVE`): `take()`
+ * gives the operation (null: run it as a frame after all), and when `gives`, the kernel passes
+ * the operation's result through `give` before the caller gets it.
+ */
+export interface Primitive {
+  readonly code: typeof OP.PRIMITIVE;
+  take(): Op | null;
+  readonly gives: boolean;
+  give(v: unknown): unknown;
+}
+
+export class OpIter<T> implements Generator<Op, T, unknown>, Primitive {
+  /** Marks a primitive for the trampoline (see `Primitive`). */
+  readonly code = OP.PRIMITIVE;
   /** The operation (hot primitives re-arm an iterator with new operands: see `rearm`). */
   readonly op: Op;
   private readonly post: ((v: unknown) => T) | null;

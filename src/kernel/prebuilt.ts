@@ -25,7 +25,8 @@ import { type AtomicOp, type KernelCode, OP, type Op, type StoreOp } from './ops
 export function prebuilt(primitive: KernelCode<unknown>): Op {
   const r = primitive.next();
   if (r.done === true) throw new Error('prebuilt: the primitive yielded no operation');
-  if ((r.value as Op).code === undefined)
+  const code = (r.value as Op).code as number | undefined;
+  if (code === undefined || code === OP.PRIMITIVE)
     throw new Error('prebuilt: the primitive yielded a call, not an operation');
   return r.value as Op;
 }

@@ -20,6 +20,7 @@ import {
   OP,
   type Op,
   OpIter,
+  type Primitive,
   type ScheduleOp,
   smp_store_mb,
   type WakeOp,
@@ -150,7 +151,11 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
  * and yield schedule(); when resumed, cancel the timer and return the time left. Like OpIter,
  * it is its own iterator result, and a context re-arms its finished one for the next call.
  */
-export class ScheduleTimeout implements Generator<Op, number, unknown> {
+export class ScheduleTimeout implements Generator<Op, number, unknown>, Primitive {
+  /** Marks a primitive for the trampoline (see `Primitive`). */
+  readonly code = OP.PRIMITIVE;
+  /** Its result always goes through `give` (the timer is cancelled there). */
+  readonly gives = true;
   private ns: number;
   private readonly op: Mutable<ScheduleOp>;
   /** The timer, kept across calls: the kernel arms it again once it is off the heap. */
