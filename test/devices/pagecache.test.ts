@@ -221,6 +221,16 @@ describe('filemap_fdatasync / filemap_fdatawait with concurrent callers', () => 
   const onDisk = (fs: SimpleFs, half: number) =>
     fs_read_ondisk(fs, 'f').subarray(half * SPAN, (half + 1) * SPAN);
 
+  /** Opens /mnt/f and writes `data` over half `half` of the file (buffered): the fd. */
+  function* writeHalf(p: Process, data: Uint8Array, half: number, errs: string[]): KernelCode<number> {
+    const fd = yield* syscall('open', '/mnt/f', O_RDWR);
+    const buf = p.mm.mmap(SPAN);
+    p.mm.copy_to_user(buf, data);
+    if ((yield* syscall('pwrite', fd, buf, SPAN, half * SPAN)) !== SPAN)
+      errs.push(`${half === 0 ? 'A' : 'B'}: pwrite`);
+    return fd;
+  }
+
   /**
    * A: writes its pages and syncs them in 2.4's `sys_fsync` order under `i_sem` (start the
    * data, write the inode, then wait for the data); B meanwhile reads a clean page of the file
@@ -234,10 +244,7 @@ describe('filemap_fdatasync / filemap_fdatawait with concurrent callers', () => 
       [
         'A',
         function* (p) {
-          const fd = yield* syscall('open', '/mnt/f', O_RDWR);
-          const buf = p.mm.mmap(SPAN);
-          p.mm.copy_to_user(buf, a);
-          if ((yield* syscall('pwrite', fd, buf, SPAN, 0)) !== SPAN) errs.push('A: pwrite');
+          yield* writeHalf(p, a, 0, errs);
           yield* down(inode.i_sem);
           let r = yield* filemap_fdatasync(inode.mapping);
           const e = yield* inode.ops.write_inode!(inode);
@@ -276,10 +283,7 @@ describe('filemap_fdatasync / filemap_fdatawait with concurrent callers', () => 
       [
         'A',
         function* (p) {
-          const fd = yield* syscall('open', '/mnt/f', O_RDWR);
-          const buf = p.mm.mmap(SPAN);
-          p.mm.copy_to_user(buf, a);
-          if ((yield* syscall('pwrite', fd, buf, SPAN, 0)) !== SPAN) errs.push('A: pwrite');
+          const fd = yield* writeHalf(p, a, 0, errs);
           const r = yield* syscall('fdatasync', fd);
           if (r !== 0) errs.push(`A: fdatasync returned ${r}`);
           if (!Buffer.from(onDisk(fs, 0)).equals(a))
