@@ -501,16 +501,21 @@ export class Kernel {
   wake_after(delay: number, t: Task, reuse: TimerHandle | null = null): TimerHandle {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`wake_after(${delay}): delay must be a non-negative integer (ns)`);
-    let ev: Timed;
-    if (reuse instanceof Timed && reuse.kind === 'wake' && !reuse.queued && reuse.owner === this) {
-      // A caller's own earlier timer, fired or cancelled and off the heap: arm it again.
-      ev = reuse;
-      ev.cancelled = false;
-    } else {
-      ev = new Timed(this, 'wake', -1, null, 'schedule_timeout', false);
-    }
+    const ev = this.rearmed(reuse instanceof Timed && reuse.kind === 'wake' ? reuse : null, 'wake', -1);
     ev.task = t;
     return this.push(this.now + delay, ev);
+  }
+
+  /**
+   * `kept`, a kept event of this kernel, armed again if it is off the heap (fired, or cancelled
+   * and come up); else a new event of `kind` (a cost on `cpu`, or schedule_timeout's wake-up).
+   */
+  private rearmed(kept: Timed | null, kind: 'cpu' | 'wake', cpu: number): Timed {
+    if (kept !== null && !kept.queued && kept.owner === this) {
+      kept.cancelled = false;
+      return kept;
+    }
+    return new Timed(this, kind, cpu, null, kind === 'cpu' ? 'cost' : 'schedule_timeout', false);
   }
 
   private push(time: number, ev: Timed): TimerHandle {
@@ -748,13 +753,8 @@ export class Kernel {
     cpu.costEnd = this.now + ns;
     // One event object per CPU, armed again when off the heap (an interrupt that cut into a
     // cost leaves the cancelled one there until it comes up).
-    let ev = cpu.costTimer as Timed | null;
-    if (ev === null || ev.queued) {
-      ev = new Timed(this, 'cpu', cpu.id, null, 'cost', false);
-      cpu.costTimer = ev;
-    } else {
-      ev.cancelled = false;
-    }
+    const ev = this.rearmed(cpu.costTimer as Timed | null, 'cpu', cpu.id);
+    cpu.costTimer = ev;
     cpu.costEvent = this.push(cpu.costEnd, ev);
     if (this.tracing) {
       const save = cur.cpu;

@@ -26,7 +26,14 @@ import {
   type WakeOp,
   WRITE_ONCE,
 } from './ops.js';
-import { TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, type Task } from './task.js';
+import {
+  type Context,
+  TASK_INTERRUPTIBLE,
+  TASK_NORMAL,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  type Task,
+} from './task.js';
 
 /** Sleeps without a time limit. */
 export const MAX_SCHEDULE_TIMEOUT: number = Number.POSITIVE_INFINITY;
@@ -70,16 +77,28 @@ const HOT_TIMEOUT = 6;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** What `Context.hot` keeps: an iterator that can be made new again once finished. */
+interface Rearmable {
+  rearm(): boolean;
+}
+
+/** `ctx`'s kept iterator in `slot`, made new again; undefined if there is none or it is in use. */
+function rearmed<T extends Rearmable>(ctx: Context, slot: number): T | undefined {
+  const it = ctx.hot?.[slot] as T | undefined;
+  return it?.rearm() ? it : undefined;
+}
+
+/** Keeps `it` in `ctx`'s `slot` (replacing one still in use) and returns it. */
+function keep<T>(ctx: Context, slot: number, it: T): T {
+  (ctx.hot ?? (ctx.hot = []))[slot] = it;
+  return it;
+}
+
 /** `set_current_state(s)`: the state store followed by a full barrier (smp_store_mb). */
 export function set_current_state(state: number): KernelCode<void> {
   const t = current();
   if (state < 0 || state > 3) return smp_store_mb(t.state, state);
-  const hot = t.hot ?? (t.hot = []);
-  const it = hot[state] as OpIter<void> | undefined;
-  if (it?.rearm()) return it;
-  const fresh = smp_store_mb(t.state, state) as OpIter<void>;
-  hot[state] = fresh;
-  return fresh;
+  return rearmed<OpIter<void>>(t, state) ?? keep(t, state, smp_store_mb(t.state, state) as OpIter<void>);
 }
 
 /** `__set_current_state(s)`: the state store alone (no barrier). */
@@ -95,32 +114,22 @@ export function __set_current_state(state: number): KernelCode<void> {
 export function schedule(on = ''): KernelCode<void> {
   const ctx = cur.ctx;
   if (ctx === null) return new OpIter<void>({ code: OP.SCHEDULE, on });
-  const hot = ctx.hot ?? (ctx.hot = []);
-  const it = hot[HOT_SCHEDULE] as OpIter<void> | undefined;
-  if (it?.rearm()) {
-    (it.op as Mutable<ScheduleOp>).on = on;
-    return it;
-  }
-  const fresh = new OpIter<void>({ code: OP.SCHEDULE, on });
-  hot[HOT_SCHEDULE] = fresh;
-  return fresh;
+  const it = rearmed<OpIter<void>>(ctx, HOT_SCHEDULE);
+  if (it === undefined) return keep(ctx, HOT_SCHEDULE, new OpIter<void>({ code: OP.SCHEDULE, on }));
+  (it.op as Mutable<ScheduleOp>).on = on;
+  return it;
 }
 
 /** `try_to_wake_up(p, state)`: 1 if `p` was in one of `mask`'s states and is now runnable. */
 export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
   const ctx = cur.ctx;
   if (ctx === null) return new OpIter<number>({ code: OP.WAKE, task: p, mask });
-  const hot = ctx.hot ?? (ctx.hot = []);
-  const it = hot[HOT_WAKE] as OpIter<number> | undefined;
-  if (it?.rearm()) {
-    const op = it.op as Mutable<WakeOp>;
-    op.task = p;
-    op.mask = mask;
-    return it;
-  }
-  const fresh = new OpIter<number>({ code: OP.WAKE, task: p, mask });
-  hot[HOT_WAKE] = fresh;
-  return fresh;
+  const it = rearmed<OpIter<number>>(ctx, HOT_WAKE);
+  if (it === undefined) return keep(ctx, HOT_WAKE, new OpIter<number>({ code: OP.WAKE, task: p, mask }));
+  const op = it.op as Mutable<WakeOp>;
+  op.task = p;
+  op.mask = mask;
+  return it;
 }
 
 /** `wake_up_process(p)`. */
@@ -138,12 +147,10 @@ export function schedule_timeout(ns: number, on = 'timer'): KernelCode<number> {
   }
   const ctx = cur.ctx;
   if (ctx === null) return new ScheduleTimeout(ns, on);
-  const hot = ctx.hot ?? (ctx.hot = []);
-  const it = hot[HOT_TIMEOUT] as ScheduleTimeout | undefined;
-  if (it?.rearm(ns, on)) return it;
-  const fresh = new ScheduleTimeout(ns, on);
-  hot[HOT_TIMEOUT] = fresh;
-  return fresh;
+  const it = rearmed<ScheduleTimeout>(ctx, HOT_TIMEOUT);
+  if (it === undefined) return keep(ctx, HOT_TIMEOUT, new ScheduleTimeout(ns, on));
+  it.set(ns, on);
+  return it;
 }
 
 /**
@@ -170,15 +177,18 @@ export class ScheduleTimeout implements Generator<Op, number, unknown>, Primitiv
     this.op = { code: OP.SCHEDULE, on };
   }
   /** Ready for another call, if the last one has finished (see OpIter.rearm). */
-  rearm(ns: number, on: string): boolean {
+  rearm(): boolean {
     if (this.state !== 2) return false;
     this.state = 0;
-    this.ns = ns;
-    this.op.on = on;
     this.expire = 0;
     this.done = false;
     this.value = undefined;
     return true;
+  }
+  /** The operands of the call a re-armed iterator now stands for. */
+  set(ns: number, on: string): void {
+    this.ns = ns;
+    this.op.on = on;
   }
   next(): IteratorResult<Op, number> {
     if (this.state === 0) {

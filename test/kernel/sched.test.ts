@@ -28,6 +28,18 @@ import {
 import type { Task } from '../../src/kernel/task.js';
 import { down_interruptible, sema_init, up } from '../../src/waitqueue/semaphore.js';
 
+/** A task on CPU 1 that sends `victim` a signal after `ns` of CPU time. */
+function spawnKiller(k: Kernel, victim: Task, ns: number): void {
+  k.spawn(
+    'killer',
+    function* () {
+      yield* cpu(ns);
+      yield* send_sig(victim);
+    },
+    { cpu: 1 },
+  );
+}
+
 describe('signals', () => {
   it('send_sig wakes a TASK_INTERRUPTIBLE sleeper, which sees the signal pending', () => {
     const k = new Kernel({ cpus: 2, timed: true });
@@ -44,14 +56,7 @@ describe('signals', () => {
       },
       { cpu: 0 },
     );
-    k.spawn(
-      'killer',
-      function* () {
-        yield* cpu(2_000);
-        yield* send_sig(sleeper);
-      },
-      { cpu: 1 },
-    );
+    spawnKiller(k, sleeper, 2_000);
     const r = k.run();
     expect(r.status).toBe('done');
     expect(pending).toBe(true);
@@ -88,14 +93,7 @@ describe('signals', () => {
       },
       { cpu: 0 },
     );
-    k.spawn(
-      'killer',
-      function* () {
-        yield* cpu(2_000);
-        yield* send_sig(sleeper);
-      },
-      { cpu: 1 },
-    );
+    spawnKiller(k, sleeper, 2_000);
     const r = k.run();
     expect(r.status).toBe('hang');
     expect(sleeper.sigpending).toBe(true);
@@ -115,14 +113,7 @@ describe('signals', () => {
       },
       { cpu: 0 },
     );
-    k.spawn(
-      'killer',
-      function* () {
-        yield* cpu(5_000);
-        yield* send_sig(waiter);
-      },
-      { cpu: 1 },
-    );
+    spawnKiller(k, waiter, 5_000);
     const r = k.run();
     expect(r.status).toBe('done');
     expect(ret).toBe(-EINTR);
