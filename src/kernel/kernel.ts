@@ -227,6 +227,8 @@ export class Kernel {
   /** Timed sc runs: forced moves run inside `advance` (see `alone`). */
   private fastForward = false;
   private maxStepsRun = Number.POSITIVE_INFINITY;
+  /** The running `run()`'s time limit (fast path: a cost never carries the clock past it). */
+  private untilRun = Number.POSITIVE_INFINITY;
   /** Pending timed events that are not background ones. */
   fgEvents = 0;
   private nextObj = 1;
@@ -661,6 +663,15 @@ export class Kernel {
             if (ctx.kind === 'task') (ctx as Task).cpuNs += ns;
             cpu.busyNs += ns;
             if (this.timed && ns > 0) {
+              const end = this.now + ns;
+              if (this.fastForward && end <= this.untilRun && this.heap.peekTime() > end && this.alone(cpu)) {
+                // A forced wait: nothing else can happen on any CPU before the cost ends (no
+                // event is due until after it), so the clock moves on and the CPU carries on here,
+                // exactly as the cost's own event would have resumed it.
+                if (this.tracing) this.emitCost(cpu, ns);
+                this.now = end;
+                continue;
+              }
               this.startCost(cpu, ns);
               return;
             }
@@ -756,12 +767,14 @@ export class Kernel {
     const ev = this.rearmed(cpu.costTimer as Timed | null, 'cpu', cpu.id);
     cpu.costTimer = ev;
     cpu.costEvent = this.push(cpu.costEnd, ev);
-    if (this.tracing) {
-      const save = cur.cpu;
-      cur.cpu = cpu;
-      if (this.tracing) this.emit('cpu.cost', { ns });
-      cur.cpu = save;
-    }
+    if (this.tracing) this.emitCost(cpu, ns);
+  }
+
+  private emitCost(cpu: Cpu, ns: number): void {
+    const save = cur.cpu;
+    cur.cpu = cpu;
+    this.emit('cpu.cost', { ns });
+    cur.cpu = save;
   }
 
   private finish(ctx: Context, result: unknown): void {
@@ -1499,6 +1512,7 @@ export class Kernel {
     // Describing the enabled actions is only worth it for strategies that look at them.
     const needPoint = this.chooser.inner.needsPoint !== false;
     this.maxStepsRun = maxSteps;
+    this.untilRun = until;
     this.fastForward = this.config.fastForward && timed && this.sc && !observe && checks.length === 0;
     let status: RunStatus = 'done';
     try {
@@ -1571,6 +1585,9 @@ export class Kernel {
     } catch (e) {
       if (!(e instanceof StopRun)) throw e;
       status = e.status;
+    } finally {
+      // Between runs (a spawn, a raise_irq from outside) everything goes through the step loop.
+      this.fastForward = false;
     }
     return {
       status,

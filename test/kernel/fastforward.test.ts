@@ -92,13 +92,14 @@ function scenarioOf(cpus: number, programs: Act[][]): Scenario {
   };
 }
 
-function both(s: Scenario, seed: number) {
+function both(s: Scenario, seed: number, limits: { maxSteps?: number; until?: number } = {}) {
   const run = (fastForward: boolean) => {
     const r = runScenario(s, {
       seed,
       config: { fastForward, trace: true },
       keepTrace: true,
-      maxSteps: 20_000,
+      maxSteps: limits.maxSteps ?? 20_000,
+      ...(limits.until === undefined ? {} : { until: limits.until }),
     });
     return {
       status: r.status,
@@ -129,6 +130,28 @@ describe('fast-forward', () => {
     expect(on.state).toEqual(off.state);
     expect(on.trace).toEqual(off.trace);
   });
+
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 3 }),
+      fc.array(fc.array(act, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 4 }),
+      fc.nat(1000),
+      fc.integer({ min: 1, max: 30 }),
+      fc.integer({ min: 0, max: 20_000 }),
+    ],
+    { numRuns: 80 },
+  )(
+    'stops at the same step and time under a step budget or a time limit',
+    (cpus, programs, seed, maxSteps, until) => {
+      // A cost the fast path skips over must not carry the clock past `until`, nor run past the budget.
+      const { on, off } = both(scenarioOf(cpus, programs), seed, { maxSteps, until });
+      expect(on.status).toBe(off.status);
+      expect(on.steps).toBe(off.steps);
+      expect(on.t).toBe(off.t);
+      expect(on.state).toEqual(off.state);
+      expect(on.trace).toEqual(off.trace);
+    },
+  );
 
   it('matches on the catalogue scenarios that run timed under sc', () => {
     for (const name of ['hello-sleep', 'wtd-vs-threads', 'aio-ring-full', 'pagecache-read', 'odsync-write']) {
