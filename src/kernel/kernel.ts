@@ -424,6 +424,11 @@ export class Kernel {
 
   private enqueue(t: Task, cpu: Cpu): void {
     t.cpu = cpu;
+    if (cpu.task === null && cpu.stack.length === 0 && cpu.runqueue.length === 0) {
+      // An idle CPU with an empty queue takes `t` at once (what refill would pick).
+      this.switchTo(cpu, t, -1, 'TASK_RUNNING');
+      return;
+    }
     t.queued = true;
     cpu.runqueue.push(t);
     if (cpu.task === null && cpu.stack.length === 0) this.refill(cpu);
@@ -469,10 +474,12 @@ export class Kernel {
     cpu.stack.push(next);
     next.switches++;
     this.nSwitches++;
-    const save = cur.cpu;
-    cur.cpu = cpu;
-    if (this.tracing) this.emit('sched.switch', { prev, next: next.id, prevState });
-    cur.cpu = save;
+    if (this.tracing) {
+      const save = cur.cpu;
+      cur.cpu = cpu;
+      this.emit('sched.switch', { prev, next: next.id, prevState });
+      cur.cpu = save;
+    }
     if (this.timed && this.config.switchNs > 0) {
       this.startCost(cpu, this.config.switchNs);
       return null;
@@ -708,7 +715,9 @@ export class Kernel {
           default:
             break;
         }
-        if (this.fastForward && this.alone(cpu) && this.opEnabled(op, cpu)) {
+        // (The fast path runs under sc only, where store buffers stay empty: of the conditions of
+        // opEnabled, only a held lock remains.)
+        if (this.fastForward && this.alone(cpu) && (op.code !== OP.LOCK || op.lock.cell.value === 0)) {
           // A forced move: no other CPU, store buffer, interrupt or due event could act before
           // it, so it runs now, exactly as the step loop would run it next (same step number).
           if (op.code === OP.SCHEDULE) {
@@ -1010,14 +1019,17 @@ export class Kernel {
    * the task switched to, or null when the CPU went idle or a switch cost runs first).
    */
   private schedule(t: Task, cpu: Cpu, on: string): Context | null {
-    for (const chk of this.scheduleChecks) {
-      const msg = chk(t, on);
-      if (msg !== undefined) {
-        this.violation('bug', msg);
-        return null;
+    const checks = this.scheduleChecks;
+    if (checks.length > 0) {
+      for (const chk of checks) {
+        const msg = chk(t, on);
+        if (msg !== undefined) {
+          this.violation('bug', msg);
+          return null;
+        }
       }
     }
-    if (t.held.length > 0 && this.config.lockdep) {
+    if (this.config.lockdep && t.held.length > 0) {
       this.lockdep.sleepWithLocks(
         t.name,
         t.held.map((l) => l.name),
