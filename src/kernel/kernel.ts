@@ -22,10 +22,29 @@ import { current as cur } from './current.js';
 import { EventHeap } from './heap.js';
 import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
-import { type KernelCall, type KernelCode, type LockOp, OP, type Op, type Primitive } from './ops.js';
+import type {
+  AtomicOp,
+  CostOp,
+  FenceOp,
+  IrqOp,
+  KernelCall,
+  KernelCode,
+  LoadOp,
+  LockOp,
+  NoteOp,
+  RmwOp,
+  ScheduleOp,
+  StoreOp,
+  TrylockOp,
+  UnlockOp,
+  WakeOp,
+} from './ops.js';
+import { OP, type Op, type Primitive } from './ops.js';
 import { Spinlock } from './spinlock.js';
 import {
   Context,
+  generatorNext,
+  isGenerator,
   type SpawnOptions,
   stateName,
   TASK_INTERRUPTIBLE,
@@ -375,6 +394,7 @@ export class Kernel {
     const state = this.cell(`${name}.state`, TASK_RUNNING);
     const t = new Task(pid, name, PLACEHOLDER, state, opts);
     t.gen = typeof code === 'function' ? code(t) : code;
+    t.native = isGenerator(t.gen);
     this.tasks.push(t);
     if (!t.daemon) this.live++;
     const target = opts.cpu ?? this.placeCpu(t);
@@ -620,12 +640,17 @@ export class Kernel {
           }
         }
         try {
-          r = threw ? ctx.gen.throw(value) : ctx.gen.next(value);
+          r = threw
+            ? ctx.gen.throw(value)
+            : ctx.native
+              ? (generatorNext.call(ctx.gen, value) as IteratorResult<Op | KernelCall, unknown>)
+              : ctx.gen.next(value);
         } catch (e) {
           // Thrown out of a trampolined call: into its caller, as `yield*` would.
           const calls = ctx.calls;
           if (calls === null || calls.length === 0) throw this.wrapError(ctx, e);
           ctx.gen = calls.pop()!;
+          ctx.native = isGenerator(ctx.gen);
           value = e;
           threw = true;
           continue;
@@ -636,6 +661,7 @@ export class Kernel {
           if (calls !== null && calls.length > 0) {
             // A trampolined call returns: resume its caller with the result.
             ctx.gen = calls.pop()!;
+            ctx.native = isGenerator(ctx.gen);
             value = r.value;
             continue;
           }
@@ -643,30 +669,38 @@ export class Kernel {
           return;
         }
         let op = r.value as Op;
-        const code = op.code as number | undefined;
-        if (code === undefined || code === OP.PRIMITIVE) {
+        // The only read of the operation's code (a load that sees every shape of operation and
+        // of kernel code); a primitive says its operation's code itself.
+        let oc = op.code as number | undefined;
+        if (oc === undefined || oc === OP.PRIMITIVE) {
           // `yield f()`: a call. A primitive gives up its operation at once; other code runs as
           // a frame on this context's stack.
           const callee = r.value as KernelCall;
           let direct: Op | null = null;
-          if (code === OP.PRIMITIVE) {
+          if (oc === OP.PRIMITIVE) {
             const p = r.value as unknown as Primitive;
             direct = p.take();
-            if (direct !== null && p.gives) ctx.give = p;
+            if (direct !== null) {
+              oc = p.opCode;
+              if (p.gives) ctx.give = p;
+            }
           }
           if (direct === null) {
             if (ctx.calls === null) ctx.calls = [];
             ctx.calls.push(ctx.gen);
             ctx.gen = callee;
+            ctx.native = isGenerator(callee);
             value = undefined;
             continue;
           }
           op = direct;
         }
         value = undefined;
-        switch (op.code) {
+        const o: Op = op;
+        const code = oc as number;
+        switch (code) {
           case OP.COST: {
-            const ns = op.ns;
+            const ns = (o as CostOp).ns;
             if (ctx.kind === 'task') (ctx as Task).cpuNs += ns;
             cpu.busyNs += ns;
             if (this.timed && ns > 0) {
@@ -684,45 +718,57 @@ export class Kernel {
             }
             continue;
           }
-          case OP.STORE:
+          case OP.STORE: {
             if (this.sc) break;
-            if (op.how === 'smp_store_mb') {
+            const st = o as StoreOp;
+            if (st.how === 'smp_store_mb') {
               // smp_store_mb: the store enters the buffer, then a full barrier waits for it.
-              this.bufferStore(cpu, op.cell, op.value, false, 'WRITE_ONCE');
+              this.bufferStore(cpu, st.cell, st.value, false, 'WRITE_ONCE');
               if (this.fenceLocal(cpu, 'smp_mb')) continue;
               ctx.pending = MB_OP;
+              ctx.pendingCode = OP.FENCE;
               ctx.described = false;
               return;
             }
-            this.bufferStore(cpu, op.cell, op.value, op.how === 'smp_store_release', op.how);
+            this.bufferStore(cpu, st.cell, st.value, st.how === 'smp_store_release', st.how);
             continue;
+          }
           case OP.FENCE:
-            if (this.fenceLocal(cpu, op.kind)) continue;
+            if (this.fenceLocal(cpu, (o as FenceOp).kind)) continue;
             break;
-          case OP.UNLOCK:
+          case OP.UNLOCK: {
             if (this.sc) break;
-            this.unlock(ctx, cpu, op.lock, op.flavour);
+            const u = o as UnlockOp;
+            this.unlock(ctx, cpu, u.lock, u.flavour);
             continue;
-          case OP.IRQ:
-            value = this.irqOp(cpu, op.action, op.flags);
+          }
+          case OP.IRQ: {
+            const q = o as IrqOp;
+            value = this.irqOp(cpu, q.action, q.flags);
             continue;
+          }
           case OP.NOTE:
-            if (this.tracing) this.emit('note', { text: op.text });
+            if (this.tracing) this.emit('note', { text: (o as NoteOp).text });
             continue;
           case OP.LOCK:
-            this.lockPending(ctx, cpu, op);
+            this.lockPending(ctx, cpu, o as LockOp);
             break;
           default:
             break;
         }
         // (The fast path runs under sc only, where store buffers stay empty: of the conditions of
         // opEnabled, only a held lock remains.)
-        if (this.fastForward && this.alone(cpu) && (op.code !== OP.LOCK || op.lock.cell.value === 0)) {
+        if (
+          this.fastForward &&
+          this.alone(cpu) &&
+          (code !== OP.LOCK || (o as LockOp).lock.cell.value === 0)
+        ) {
           // A forced move: no other CPU, store buffer, interrupt or due event could act before
           // it, so it runs now, exactly as the step loop would run it next (same step number).
-          if (op.code === OP.SCHEDULE) {
+          if (code === OP.SCHEDULE) {
             if (ctx.kind !== 'task') {
-              ctx.pending = op; // the step loop reports sleeping in interrupt context
+              ctx.pendingCode = code;
+              ctx.pending = o; // the step loop reports sleeping in interrupt context
               ctx.described = false;
               return;
             }
@@ -730,7 +776,7 @@ export class Kernel {
             this.lastCpu = cpu.id;
             // The task sleeps or yields: carry on here with whatever this CPU runs next, in
             // this same loop (a trampoline: no recursion however many switches follow).
-            const nx = this.schedule(ctx as Task, cpu, op.on);
+            const nx = this.schedule(ctx as Task, cpu, (o as ScheduleOp).on);
             if (nx === null || this.stopStatus !== null) return;
             ctx = nx;
             ctx.needsResume = false;
@@ -741,14 +787,15 @@ export class Kernel {
           }
           this.steps++;
           this.lastCpu = cpu.id;
-          value = this.execOpHere(ctx, cpu, op);
+          value = this.execOpHere(ctx, cpu, o, code);
           if (this.stopStatus !== null) {
             ctx.pending = null;
             return;
           }
           continue;
         }
-        ctx.pending = op;
+        ctx.pendingCode = code;
+        ctx.pending = o;
         ctx.described = false;
         return;
       }
@@ -1160,14 +1207,10 @@ export class Kernel {
 
   /** Whether `ctx`'s pending op can execute now. */
   private enabled(ctx: Context, cpu: Cpu): boolean {
-    return this.opEnabled(ctx.pending!, cpu);
-  }
-
-  private opEnabled(op: Op, cpu: Cpu): boolean {
     const sbEmpty = cpu.sb.entries.length === 0;
-    switch (op.code) {
+    switch (ctx.pendingCode) {
       case OP.LOCK:
-        return op.lock.cell.value === 0 && sbEmpty;
+        return (ctx.pending as LockOp).lock.cell.value === 0 && sbEmpty;
       case OP.TRYLOCK:
       case OP.RMW:
       case OP.FENCE:
@@ -1182,9 +1225,10 @@ export class Kernel {
   /** Executes `ctx`'s pending op and runs it on to its next visible op. */
   private execute(ctx: Context): void {
     const op = ctx.pending!;
+    const code = ctx.pendingCode;
     const cpu = ctx.cpu!;
     ctx.pending = null;
-    if (op.code === OP.SCHEDULE) {
+    if (code === OP.SCHEDULE) {
       if (ctx.kind !== 'task') {
         this.violation(
           'bug',
@@ -1198,7 +1242,7 @@ export class Kernel {
       cur.task = cpu.task;
       let nx: Context | null;
       try {
-        nx = this.schedule(ctx as Task, cpu, op.on);
+        nx = this.schedule(ctx as Task, cpu, (op as ScheduleOp).on);
       } finally {
         cur.cpu = save;
         cur.task = saveTask;
@@ -1206,95 +1250,111 @@ export class Kernel {
       if (nx !== null) this.advance(nx, undefined);
       return;
     }
-    this.advance(ctx, this.execOp(ctx, cpu, op));
+    this.advance(ctx, this.execOp(ctx, cpu, op, code));
   }
 
   /** Executes a visible operation other than schedule() and returns its result. */
-  private execOp(ctx: Context, cpu: Cpu, op: Op): unknown {
+  private execOp(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
     const save = cur.cpu;
     const saveTask = cur.task;
     cur.cpu = cpu;
     cur.task = cpu.task;
     try {
-      return this.execOpHere(ctx, cpu, op);
+      return this.execOpHere(ctx, cpu, op, code);
     } finally {
       cur.cpu = save;
       cur.task = saveTask;
     }
   }
 
-  /** execOp, with `cur` already describing `cpu` (inside `advance`). */
-  private execOpHere(ctx: Context, cpu: Cpu, op: Op): unknown {
+  /**
+   * execOp, with `cur` already describing `cpu` (inside `advance`). `code` is `op.code`, read
+   * once by the caller: each case says which operation that makes `op`.
+   */
+  private execOpHere(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
     let value: unknown;
-    switch (op.code) {
-      case OP.LOAD:
-        value = this.load(cpu, op.cell, op.how);
+    switch (code) {
+      case OP.LOAD: {
+        const o = op as LoadOp;
+        value = this.load(cpu, o.cell, o.how);
         break;
-      case OP.STORE:
+      }
+      case OP.STORE: {
+        const o = op as StoreOp;
         if (this.sc && !this.tracing) {
           // Sequential consistency: the store is the whole of it (smp_store_mb's barrier waits
           // for nothing).
-          op.cell.value = op.value;
+          o.cell.value = o.value;
           break;
         }
-        this.mem.commit(cpu.id, op.cell, op.value);
-        if (op.how === 'smp_store_mb') {
+        this.mem.commit(cpu.id, o.cell, o.value);
+        if (o.how === 'smp_store_mb') {
           if (this.tracing)
             this.emit('mem.store', {
-              cell: op.cell.name,
-              value: op.value,
+              cell: o.cell.name,
+              value: o.value,
               buffered: false,
               op: 'WRITE_ONCE',
             });
           this.fenceLocal(cpu, 'smp_mb');
         } else {
           if (this.tracing)
-            this.emit('mem.store', { cell: op.cell.name, value: op.value, buffered: false, op: op.how });
+            this.emit('mem.store', { cell: o.cell.name, value: o.value, buffered: false, op: o.how });
         }
         break;
+      }
       case OP.RMW: {
-        const old = op.cell.value;
-        const nv = op.fn(old);
-        if (nv !== old || op.name !== 'cmpxchg') this.mem.commit(cpu.id, op.cell, nv);
+        const o = op as RmwOp;
+        const old = o.cell.value;
+        const nv = o.fn(old);
+        if (nv !== old || o.name !== 'cmpxchg') this.mem.commit(cpu.id, o.cell, nv);
         if (this.config.memoryModel === 'invq') {
-          op.cell.seen[cpu.id] = op.cell.hist.length - 1;
-          if (op.ordered) this.mem.flush(cpu.id);
+          o.cell.seen[cpu.id] = o.cell.hist.length - 1;
+          if (o.ordered) this.mem.flush(cpu.id);
         }
-        if (this.tracing) this.emit('mem.rmw', { cell: op.cell.name, old, value: nv, op: op.name });
-        value = op.ret === 'old' ? old : nv;
+        if (this.tracing) this.emit('mem.rmw', { cell: o.cell.name, old, value: nv, op: o.name });
+        value = o.ret === 'old' ? old : nv;
         break;
       }
       case OP.FENCE:
-        this.fenceLocal(cpu, op.kind);
+        this.fenceLocal(cpu, (op as FenceOp).kind);
         break;
-      case OP.LOCK:
-        this.acquire(ctx, cpu, op.lock, op.flavour);
+      case OP.LOCK: {
+        const o = op as LockOp;
+        this.acquire(ctx, cpu, o.lock, o.flavour);
         break;
-      case OP.TRYLOCK:
-        if (op.lock.cell.value === 0) {
-          this.acquire(ctx, cpu, op.lock, 'spin_trylock');
+      }
+      case OP.TRYLOCK: {
+        const o = op as TrylockOp;
+        if (o.lock.cell.value === 0) {
+          this.acquire(ctx, cpu, o.lock, 'spin_trylock');
           value = 1;
         } else {
           if (this.tracing)
-            this.emit('mem.rmw', { cell: op.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
+            this.emit('mem.rmw', { cell: o.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
           value = 0;
         }
         break;
-      case OP.UNLOCK:
-        this.unlock(ctx, cpu, op.lock, op.flavour);
+      }
+      case OP.UNLOCK: {
+        const o = op as UnlockOp;
+        this.unlock(ctx, cpu, o.lock, o.flavour);
         break;
-      case OP.WAKE:
-        value = this.try_to_wake_up(op.task, op.mask);
+      }
+      case OP.WAKE: {
+        const o = op as WakeOp;
+        value = this.try_to_wake_up(o.task, o.mask);
         break;
+      }
       case OP.ATOMIC:
         try {
-          value = op.fn();
+          value = (op as AtomicOp).fn();
         } catch (e) {
           throw this.wrapError(ctx, e);
         }
         break;
       default:
-        throw new Error(`operation ${op.code} cannot be pending`);
+        throw new Error(`operation ${code} cannot be pending`);
     }
     return value;
   }

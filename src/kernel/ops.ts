@@ -178,6 +178,8 @@ export type Op =
  */
 export interface Primitive {
   readonly code: typeof OP.PRIMITIVE;
+  /** The code of the operation `take()` gives. */
+  readonly opCode: number;
   take(): Op | null;
   readonly gives: boolean;
   give(v: unknown): unknown;
@@ -188,6 +190,10 @@ export class OpIter<T> implements Generator<Op, T, unknown>, Primitive {
   readonly code = OP.PRIMITIVE;
   /** The operation (hot primitives re-arm an iterator with new operands: see `rearm`). */
   readonly op: Op;
+  /** `op.code` (see `Primitive`). */
+  readonly opCode: number;
+  /** Whether a taken operation's result goes through `give` (see `take`). */
+  readonly gives: boolean;
   private readonly post: ((v: unknown) => T) | null;
   private state = 0;
   /** The current result's value: the op, then the returned value. */
@@ -196,6 +202,8 @@ export class OpIter<T> implements Generator<Op, T, unknown>, Primitive {
   done = false;
   constructor(op: Op, post: ((v: unknown) => T) | null = null) {
     this.op = op;
+    this.opCode = op.code;
+    this.gives = post !== null;
     this.post = post;
   }
   next(v?: unknown): IteratorResult<Op, T> {
@@ -220,10 +228,6 @@ export class OpIter<T> implements Generator<Op, T, unknown>, Primitive {
     this.state = this.post === null ? 2 : 1;
     this.done = this.post === null;
     return this.op;
-  }
-  /** Whether a taken operation's result goes through `give` (see `take`). */
-  get gives(): boolean {
-    return this.post !== null;
   }
   /** What the caller of a taken primitive gets for the operation's result `v`. */
   give(v: unknown): T {

@@ -163,6 +163,8 @@ export class ScheduleTimeout implements Generator<Op, number, unknown>, Primitiv
   readonly code = OP.PRIMITIVE;
   /** Its result always goes through `give` (the timer is cancelled there). */
   readonly gives = true;
+  /** It takes a schedule() operation. */
+  readonly opCode = OP.SCHEDULE;
   private ns: number;
   private readonly op: Mutable<ScheduleOp>;
   /** The timer, kept across calls: the kernel arms it again once it is off the heap. */

@@ -37,6 +37,24 @@ export function stateName(s: number): string {
 }
 
 /** The mutable action record a context exposes to the Chooser while it has a pending op. */
+/** %GeneratorPrototype%: what every generator object inherits `next`, `throw` and `return` from. */
+const GeneratorPrototype: object = Object.getPrototypeOf(function* () {}).prototype;
+
+/**
+ * The generators' own `next`. Called as `generatorNext.call(gen, v)` it resumes any generator
+ * object without a property lookup; `gen.next(v)` at a site that sees generators of many
+ * functions looks `next` up in a megamorphic cache each time.
+ */
+export const generatorNext = (GeneratorPrototype as Generator).next as (
+  this: KernelCode<unknown>,
+  v: unknown,
+) => IteratorResult<unknown, unknown>;
+
+/** Whether `code` is a generator object (as opposed to another iterator, e.g. a primitive's). */
+export function isGenerator(code: object): boolean {
+  return Object.prototype.isPrototypeOf.call(GeneratorPrototype, code);
+}
+
 export type MutableAction = { -readonly [K in keyof ActionInfo]: ActionInfo[K] };
 
 /** Anything that runs on a CPU: a task or an interrupt handler. */
@@ -53,12 +71,19 @@ export class Context {
   /** The running frame of its kernel code. */
   gen: KernelCode<unknown>;
   /**
+   * Whether `gen` is a generator object (not another iterator): the kernel then resumes it
+   * through the generators' own `next`, a call that does not look the method up.
+   */
+  native: boolean;
+  /**
    * The frames below it, callers of trampolined calls (`yield f()`), innermost last (null until
    * the first call: most contexts of a short exploration never make one).
    */
   calls: KernelCode<unknown>[] | null = null;
   /** The visible operation this context is stopped in front of, or null. */
   pending: Op | null = null;
+  /** `pending`'s code (read once from the operation: see `Kernel.advance`). */
+  pendingCode = 0;
   /** CPU it is on (running or queued), or null. */
   cpu: Cpu | null = null;
   /** Spinlocks held, innermost last. */
@@ -85,6 +110,7 @@ export class Context {
     this.name = name;
     this.kind = kind;
     this.gen = gen;
+    this.native = isGenerator(gen);
     this.action = {
       actor: id,
       cpu: -1,
