@@ -24,6 +24,8 @@ export class EventHeap<T> {
   private nfree: number;
   private n = 0;
   private seq = 0;
+  /** The earliest entry's time (Infinity when empty), kept up to date for `peekTime`. */
+  private first = Number.POSITIVE_INFINITY;
 
   constructor(capacity = 64) {
     const cap = Math.max(4, capacity | 0);
@@ -43,7 +45,7 @@ export class EventHeap<T> {
 
   /** Time of the earliest entry; Infinity when empty. */
   peekTime(): number {
-    return this.n === 0 ? Number.POSITIVE_INFINITY : this.times[0]!;
+    return this.first;
   }
 
   /** The earliest entry's payload without removing it; throws when empty. */
@@ -97,6 +99,7 @@ export class EventHeap<T> {
       }
       this.siftUp(i, t, s);
     }
+    this.first = last > 0 ? times[0]! : Number.POSITIVE_INFINITY;
     return top;
   }
 
@@ -107,6 +110,7 @@ export class EventHeap<T> {
     for (let i = 0; i < cap; i++) this.free[i] = cap - 1 - i;
     this.nfree = cap;
     this.n = 0;
+    this.first = Number.POSITIVE_INFINITY;
   }
 
   /** Places the entry of slot `s` at `time` into the hole at `i`, moving it up as needed. */
@@ -123,6 +127,7 @@ export class EventHeap<T> {
     }
     times[i] = time;
     slots[i] = s;
+    if (i === 0) this.first = time;
   }
 
   private grow(): void {

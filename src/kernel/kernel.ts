@@ -1366,13 +1366,16 @@ export class Kernel {
   private alone(cpu: Cpu): boolean {
     if (this.steps >= this.maxStepsRun) return false;
     if (cpu.pendingIrqs.length > 0) return false;
-    if (this.heap.size > 0 && this.heap.peekTime() <= this.now) return false;
-    if (this.cpus.length === 1) return true;
+    if (this.heap.peekTime() <= this.now) return false;
+    const cpus = this.cpus;
+    const n = cpus.length;
+    if (n === 1) return true;
     const stealable = cpu.runqueue.length > 0;
-    for (const other of this.cpus) {
+    for (let i = 0; i < n; i++) {
+      const other = cpus[i]!;
       if (other === cpu || other.busy) continue;
-      if (other.stack.length > 0 || other.runqueue.length > 0 || other.pendingIrqs.length > 0) return false;
-      if (stealable) return false;
+      if (stealable || other.stack.length > 0 || other.runqueue.length > 0 || other.pendingIrqs.length > 0)
+        return false;
     }
     return true;
   }
