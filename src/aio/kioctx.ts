@@ -18,7 +18,6 @@ import type { Kernel } from '../kernel/kernel.js';
 import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb } from '../kernel/ops.js';
 import { prebuilt, write_once_op } from '../kernel/prebuilt.js';
 import type { File, Process } from '../kernel/process.js';
-import { kernel } from '../kernel/sched.js';
 import {
   type Spinlock,
   spin_lock,
@@ -26,7 +25,17 @@ import {
   spin_unlock,
   spin_unlock_irqrestore,
 } from '../kernel/spinlock.js';
-import { init_waitqueue_head, type WaitQueueHead, wake_up, wake_up_all } from '../waitqueue/waitqueue.js';
+import { TASK_NORMAL } from '../kernel/task.js';
+import {
+  __wake_up_common,
+  init_waitqueue_head,
+  lone_task_entry,
+  type WaitQueueEntry,
+  type WaitQueueHead,
+  wake_normal_op,
+  wake_traced,
+  wake_up_all,
+} from '../waitqueue/waitqueue.js';
 import { type AioLimits, aio_limits } from './limits.js';
 
 /** Opcodes (`IOCB_CMD_*`, the 2.4 ABI's values). */
@@ -55,6 +64,8 @@ export interface RingSlot {
 
 const MB = prebuilt(smp_mb());
 const WMB = prebuilt(smp_wmb());
+/** The `smp_mb()` of `aio_read_evt` between reading an event and moving `head` past it. */
+export const RING_MB: Op = MB;
 
 function loadsOf(s: RingSlot): readonly [Op, Op, Op, Op] {
   if (s.loads === null) {
@@ -70,6 +81,11 @@ function loadsOf(s: RingSlot): readonly [Op, Op, Op, Op] {
 
 /** A request's life: queued (cancellable), running (the IO is under way), done. */
 export type KiocbState = 'free' | 'queued' | 'running' | 'done';
+
+/** The four loads of ring slot `i`'s event (data, obj, res, res2), for `aio_read_evt` made inline. */
+export function ring_loads(ctx: Kioctx, i: number): readonly [Op, Op, Op, Op] {
+  return loadsOf(ctx.slots[i]!);
+}
 
 /** `struct kiocb`. */
 export class Kiocb {
@@ -123,6 +139,8 @@ export class Kioctx {
   readonly slots: RingSlot[];
   readonly reqs: Kiocb[];
   reqsActive = 0;
+  /** Every request slot below this one is in use (where `aio_get_req` starts looking). */
+  freeHint = 0;
   dead = false;
   /** User address of the ring mapping, or 0. */
   mapAddr = 0;
@@ -143,6 +161,8 @@ export class Kioctx {
   };
   /** What a task waiting for this context's events sleeps on (hang reports, traces). */
   readonly eventsWaitName: string;
+  /** The wait entry of the last task that waited for events here (reused by that task). */
+  eventsWait: WaitQueueEntry | null = null;
   /** Events published and requests submitted over the context's life. */
   published = 0;
   submitted = 0;
@@ -240,9 +260,11 @@ export function* aio_get_req(ctx: Kioctx): KernelCode<Kiocb | null> {
 export function aio_get_req_locked(ctx: Kioctx, head: number): Kiocb | null {
   if (ctx.dead || ctx.reqsActive >= ctx.ringAvail(head)) return null;
   const reqs = ctx.reqs;
-  for (let i = 0; i < reqs.length; i++) {
+  // The lowest free slot: none below `freeHint` is free.
+  for (let i = ctx.freeHint; i < reqs.length; i++) {
     const r = reqs[i]!;
     if (r.state !== 'free') continue;
+    ctx.freeHint = i + 1;
     r.state = 'queued';
     r.nr_transferred = 0;
     r.cancel = null;
@@ -250,6 +272,7 @@ export function aio_get_req_locked(ctx: Kioctx, head: number): Kiocb | null {
     ctx.lim.reqsActive++;
     return r;
   }
+  ctx.freeHint = reqs.length;
   return null;
 }
 
@@ -265,6 +288,7 @@ export function* aio_put_req(req: Kiocb): KernelCode<void> {
 function releaseReq(req: Kiocb): void {
   const ctx = req.ctx;
   req.state = 'free';
+  if (req.key < ctx.freeHint) ctx.freeHint = req.key;
   req.cancel = null;
   req.filp = null;
   ctx.reqsActive--;
@@ -301,7 +325,6 @@ export function aio_start_locked(req: Kiocb, gen: number): boolean {
  */
 export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<void> {
   const ctx = req.ctx;
-  const k = kernel();
   const op = ctx.op;
   yield op.lock;
   if (req.state === 'free' || req.state === 'done') {
@@ -322,22 +345,44 @@ export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<voi
   yield write_once_op(ctx.tail, nt);
   ctx.mirrorIndex('tail', nt);
   yield WMB;
-  ctx.published++;
-  req.completions++;
-  req.lastObj = req.user_obj;
-  k.count('aio.completed');
-  if (k.tracing) k.emit('aio.complete', { ctx: ctx.id, idx: req.key, res });
-  releaseReq(req);
-  const last = ctx.dead && ctx.reqsActive === 0;
+  const last = completed_locked(req, res);
   yield op.unlock;
   const how = ctx.lim.completeWakeup;
   if (how === 'wake_up' || last) {
     yield wake_up_all(ctx.wait);
   } else {
     if (how === 'mb+waitqueue_active') yield MB;
-    // waitqueue_active(&ctx->wait), inline.
-    if ((yield ctx.wait.op.loadActive) !== 0) yield* wake_up(ctx.wait);
+    // waitqueue_active(&ctx->wait), then wake_up(&ctx->wait), inline: the queue's lock, the
+    // walk (a trampolined call, when there is anyone to wake) and the unlock.
+    const wq = ctx.wait;
+    const wop = wq.op;
+    if ((yield wop.loadActive) !== 0) {
+      yield wop.lock;
+      if (wq.list.length !== 0) {
+        // The usual waiter, one task in __io_getevents: its wake-up without the walk's frame.
+        const e = lone_task_entry(wq);
+        if (e !== null) wake_traced(wq, e, yield wake_normal_op(e));
+        else yield __wake_up_common(wq, TASK_NORMAL, 1);
+      }
+      yield wop.unlock;
+    }
   }
+}
+
+/**
+ * `aio_complete` once the event is out, still under `ctx->lock`: the accounting, the request
+ * slot given back. True when it was the last request of a dying context.
+ */
+function completed_locked(req: Kiocb, res: number): boolean {
+  const ctx = req.ctx;
+  const k = ctx.k;
+  ctx.published++;
+  req.completions++;
+  req.lastObj = req.user_obj;
+  k.count('aio.completed');
+  if (k.tracing) k.emit('aio.complete', { ctx: ctx.id, idx: req.key, res });
+  releaseReq(req);
+  return ctx.dead && ctx.reqsActive === 0;
 }
 
 /** One io_event read from the ring. */

@@ -4,13 +4,16 @@
  * - `Kvec`: an array of `{ page, offset, length }` veclets (a page is anything holding 4 KiB
  *   of bytes: a page-cache `Page`, or a pinned page of user memory); `map_user_kvec` pins a
  *   user range (`map_user_kiobuf`, counted against the pinned-memory limit) and describes it
- *   as a kvec, `unmap_kvec` unpins it.
+ *   as a kvec (`kvec_of_kiobuf`: the pages of a user region are made once and shared),
+ *   `unmap_kvec` unpins it.
  * - `KvecCb`: `{ vec, fn, data }`, what a `kvec_read`/`kvec_write` member calls when the IO is
  *   over (`fn(data, vec, res)`, in interrupt context, `res` the bytes moved or -errno).
  * - `brw_kvec_async(rw, vec, dev, bsize, blocks, done)`: 2.4's `brw_kvec_async`: one buffer
  *   head per `bsize` bytes of the vector, each straight over the veclet's bytes (the device
  *   "DMAs" into the pages), submitted without sleeping; `done(res)` runs once, in interrupt
  *   context, when the last buffer completed (at once, in the caller, if none needed IO).
+ *   `brw_kvec_submit(..., fn, data, unplug)` is the same with the completion as `fn(data, res)`
+ *   (no closure per transfer) and, with `unplug`, the `tq_disk` run a kvec member ends with.
  * - `KvecMethods`: the `kvec_read`/`kvec_write` members of `file_operations`.
  * - `rw_kiovec(filp, rw, vec, size, pos)`: the synchronous in-kernel entry: starts the file's
  *   kvec method and sleeps until its callback ran. Returns the bytes moved or -errno.
@@ -19,16 +22,25 @@
  * transfer (nobody looks them up or waits on them), so they are submitted without `BH_Lock`.
  */
 
-import { READ, type Rw, submit_bh } from '../devices/blkdev.js';
-import { alloc_buffer_head, type BufferHead } from '../devices/buffer.js';
-import { type KioBuf, map_user_kiobuf, unmap_kiobuf } from '../devices/kiobuf.js';
+import { bh_device, READ, type Rw, submit_bh_check, submit_bh_route } from '../devices/blkdev.js';
+import { alloc_buffer_head, type BufferHead, set_req_op } from '../devices/buffer.js';
+import {
+  KioBuf,
+  kiobuf_pin_bytes,
+  kiobuf_pin_op,
+  kiobuf_pin_refused,
+  kiobuf_region,
+  pin_state,
+  unmap_kiobuf,
+} from '../devices/kiobuf.js';
 import { PAGE_SIZE } from '../devices/page.js';
-import { EINVAL, EIO } from '../kernel/errno.js';
+import { EFAULT, EINVAL, EIO } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
 import { atomic_op, done } from '../kernel/prebuilt.js';
-import type { File, Process } from '../kernel/process.js';
+import type { File, Process, Region } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
+import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import { init_waitqueue_head, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
 
 /** A page of a kvec: 4 KiB of bytes (a `Page` qualifies). */
@@ -85,26 +97,77 @@ export function kvec_of(veclets: readonly Veclet[]): Kvec {
 /**
  * `map_user_kvec(rw, p, addr, len)`: pins user memory [addr, addr+len) and returns it as a kvec
  * (one veclet per user page), or -EFAULT / -ENOMEM (past the pinned-memory limit). Never sleeps.
+ * (A hot caller makes it inline: `map_user_kiobuf`'s parts, then `kvec_of_kiobuf`.)
  */
 export function* map_user_kvec(rw: Rw, p: Process, addr: number, len: number): KernelCode<Kvec | number> {
-  const kio = yield* map_user_kiobuf(rw, p, addr, len);
-  if (typeof kio === 'number') return kio;
+  const k = kernel();
+  const region = kiobuf_region(rw, p, addr, len);
+  if (region === null) return -EFAULT;
+  const bytes = kiobuf_pin_bytes(addr, len);
+  const ps = pin_state(k);
+  const ok: boolean = yield kiobuf_pin_op(k, ps, region, bytes);
+  if (!ok) return kiobuf_pin_refused(k);
+  return kvec_of_kiobuf(new KioBuf(k, p, addr, len, rw, region, bytes, ps));
+}
+
+/** The kvec pages and whole-page veclets of a region of user memory, by page, made on first use. */
+interface RegionPages {
+  readonly pages: (KvecPage | undefined)[];
+  readonly whole: (Veclet | undefined)[];
+}
+const regionPages = new WeakMap<Region, RegionPages>();
+/** The last region looked up (a run maps the same buffer again and again). */
+let lastRegion: Region | null = null;
+let lastPages: RegionPages | null = null;
+
+function pagesOf(region: Region): RegionPages {
+  if (region === lastRegion) return lastPages!;
+  let rp = regionPages.get(region);
+  if (rp === undefined) {
+    rp = { pages: [], whole: [] };
+    regionPages.set(region, rp);
+  }
+  lastRegion = region;
+  lastPages = rp;
+  return rp;
+}
+
+/**
+ * The veclet of `n` bytes at `at` of the user page starting at `pageStart` in `region`. A page
+ * (a fixed view of the region's bytes) and a whole-page veclet are made once and shared: both
+ * are immutable.
+ */
+function userVeclet(region: Region, pageStart: number, at: number, n: number): Veclet {
+  const rp = pagesOf(region);
+  const off = pageStart - region.start;
+  const i = off / PAGE_SIZE;
+  let page = rp.pages[i];
+  if (page === undefined) {
+    page = { data: region.data.subarray(off, off + PAGE_SIZE) };
+    rp.pages[i] = page;
+  }
+  if (at !== pageStart || n !== PAGE_SIZE) return { page, offset: at - pageStart, length: n };
+  let v = rp.whole[i];
+  if (v === undefined) {
+    v = { page, offset: 0, length: PAGE_SIZE };
+    rp.whole[i] = v;
+  }
+  return v;
+}
+
+/** The kvec of the user memory `kio` pinned (one veclet per user page). */
+export function kvec_of_kiobuf(kio: KioBuf): Kvec {
   const veclets: Veclet[] = [];
   const region = kio.region;
-  let at = addr;
-  const end = addr + len;
+  let at = kio.addr;
+  const end = at + kio.length;
   while (at < end) {
     const pageStart = at - (at % PAGE_SIZE);
-    const off = pageStart - region.start;
     const n = Math.min(pageStart + PAGE_SIZE, end) - at;
-    veclets.push({
-      page: { data: region.data.subarray(off, off + PAGE_SIZE) },
-      offset: at - pageStart,
-      length: n,
-    });
+    veclets.push(userVeclet(region, pageStart, at, n));
     at += n;
   }
-  return { veclets, length: len, kio };
+  return { veclets, length: kio.length, kio };
 }
 
 /**
@@ -121,17 +184,28 @@ export function unmap_kvec(vec: Kvec): KernelCode<void> {
 
 /** The largest of 4096..512 that divides `pos`, `size` and every veclet's offset and length; 0 if none. */
 export function kvec_block_size(vec: Kvec, pos: number, size: number): number {
+  const veclets = vec.veclets;
   for (let s = PAGE_SIZE; s >= 512; s >>= 1) {
     if (pos % s !== 0 || size % s !== 0) continue;
-    if (vec.veclets.every((v) => v.offset % s === 0 && v.length % s === 0)) return s;
+    let ok = true;
+    for (let i = 0; i < veclets.length && ok; i++) {
+      const v = veclets[i]!;
+      ok = v.offset % s === 0 && v.length % s === 0;
+    }
+    if (ok) return s;
   }
   return 0;
 }
 
 /** Per-kernel pool of idle buffer heads of kvec transfers, by size. */
 const pools = new WeakMap<Kernel, Map<number, BufferHead[]>>();
+/** The last pool looked up, and for which kernel and size. */
+let lastPoolKernel: Kernel | null = null;
+let lastPoolSize = 0;
+let lastPool: BufferHead[] = [];
 
 function pool(k: Kernel, size: number): BufferHead[] {
+  if (k === lastPoolKernel && size === lastPoolSize) return lastPool;
   let m = pools.get(k);
   if (m === undefined) {
     m = new Map();
@@ -142,8 +216,14 @@ function pool(k: Kernel, size: number): BufferHead[] {
     p = [];
     m.set(size, p);
   }
+  lastPoolKernel = k;
+  lastPoolSize = size;
+  lastPool = p;
   return p;
 }
+
+/** What a kvec transfer calls when it is over (in interrupt context): `fn(data, res)`. */
+export type KvecDone = (data: unknown, res: number) => KernelCode<void>;
 
 /** The state of one `brw_kvec_async` transfer. */
 class KvecIo {
@@ -153,11 +233,15 @@ class KvecIo {
   io_count = 0;
   errno = 0;
   bytes = 0;
-  readonly done: (res: number) => KernelCode<void>;
-  constructor(k: Kernel, done: (res: number) => KernelCode<void>) {
+  readonly fn: KvecDone;
+  readonly data: unknown;
+  /** The buffers of the transfer (made by `brw_kvec_submit`). */
+  readonly bhs: BufferHead[] = [];
+  constructor(k: Kernel, fn: KvecDone, data: unknown) {
     this.k = k;
     this.obj = k.newObjectId();
-    this.done = done;
+    this.fn = fn;
+    this.data = data;
   }
 }
 
@@ -170,7 +254,13 @@ function* end_kvec_bh(bh: BufferHead, uptodate: boolean): KernelCode<void> {
     if (p.length < 4096) p.push(bh);
     return --io.io_count === 0;
   });
-  if (last) yield* io.done(io.errno < 0 ? io.errno : io.bytes);
+  // A trampolined call: the completion's operations do not pass through this frame.
+  if (last) yield io.fn(io.data, io.errno < 0 ? io.errno : io.bytes);
+}
+
+/** `brw_kvec_async`'s `done(res)` as a `KvecDone` (its data is `done`). */
+function callDone(data: unknown, res: number): KernelCode<void> {
+  return (data as (res: number) => KernelCode<void>)(res);
 }
 
 /**
@@ -180,7 +270,7 @@ function* end_kvec_bh(bh: BufferHead, uptodate: boolean): KernelCode<void> {
  * `tq_disk` afterwards). `done(res)` runs once, in interrupt context, with the bytes moved or
  * -EIO; at once, in the caller's context, when nothing needed IO. Returns the buffers submitted.
  */
-export function* brw_kvec_async(
+export function brw_kvec_async(
   rw: Rw,
   vec: Kvec,
   dev: unknown,
@@ -188,13 +278,35 @@ export function* brw_kvec_async(
   blocks: readonly number[],
   done: (res: number) => KernelCode<void>,
 ): KernelCode<number> {
+  return brw_kvec_submit(rw, vec, dev, bsize, blocks, callDone, done, false);
+}
+
+/**
+ * `brw_kvec_async` with its completion as `fn(data, res)` (no closure per transfer): the same
+ * buffers, operations and result. With `unplug`, it then runs `tq_disk` (if anything is queued
+ * there) and returns 0: what a kvec member does after `brw_kvec_async`, so that the member can
+ * hand this code back as its own. (A plain function: it makes the buffer heads and hands back
+ * the code that submits them.)
+ */
+export function brw_kvec_submit(
+  rw: Rw,
+  vec: Kvec,
+  dev: unknown,
+  bsize: number,
+  blocks: readonly number[],
+  fn: KvecDone,
+  data: unknown,
+  unplug: boolean,
+): KernelCode<number> {
   const k = kernel();
-  const io = new KvecIo(k, done);
+  const io = new KvecIo(k, fn, data);
   io.bytes = vec.length;
   const free = pool(k, bsize);
-  const bhs: BufferHead[] = [];
+  const bhs = io.bhs;
   let unit = 0;
-  for (const v of vec.veclets) {
+  const veclets = vec.veclets;
+  for (let vi = 0; vi < veclets.length; vi++) {
+    const v = veclets[vi]!;
     for (let off = 0; off < v.length; off += bsize, unit++) {
       const blocknr = blocks[unit];
       if (blocknr === undefined) throw new Error(`brw_kvec_async: no block for unit ${unit}`);
@@ -217,14 +329,48 @@ export function* brw_kvec_async(
     }
   }
   k.count('kvec.bhs', bhs.length);
-  if (bhs.length === 0) {
-    yield* io.done(io.bytes);
+  return kvec_submit(rw, io, unplug);
+}
+
+/**
+ * The submission of `brw_kvec_submit`: every buffer of `io` goes to its device, `submit_bh`
+ * made inline for each — its `set_bit` (prebuilt per buffer head) and the device's
+ * `make_request` (a trampolined call); then the unplug if asked. The buffers submitted, or 0
+ * with `unplug`.
+ */
+function* kvec_submit(rw: Rw, io: KvecIo, unplug: boolean): KernelCode<number> {
+  const bhs = io.bhs;
+  const n = bhs.length;
+  if (n === 0) {
+    yield io.fn(io.data, io.bytes);
+    if (unplug) yield* unplug_disks(io.k);
     return 0;
   }
   // The count only reaches zero once every buffer completed, so all were submitted by then.
-  io.io_count = bhs.length;
-  for (const bh of bhs) yield* submit_bh(rw, bh);
-  return bhs.length;
+  io.io_count = n;
+  for (let i = 0; i < n; i++) {
+    const bh = bhs[i]!;
+    // submit_bh(rw, bh), inline.
+    submit_bh_check(bh);
+    yield set_req_op(bh); // set_bit(BH_Req, &bh->b_state); its result is not used
+    submit_bh_route(rw, bh);
+    for (let guard = 0; ; guard++) {
+      // generic_make_request: the device's make_request, a trampolined call, until no remap.
+      const remapped: boolean = yield bh_device(bh, guard).make_request(rw, bh);
+      if (!remapped) break;
+    }
+  }
+  if (!unplug) return n;
+  // run_task_queue(&tq_disk), when anything is queued there (a trampolined call).
+  const q = tq_disk(io.k);
+  if (q.list.length > 0) yield run_task_queue(q);
+  return 0;
+}
+
+/** Runs `tq_disk` if anything is queued there (starts plugged IO). */
+function* unplug_disks(k: Kernel): KernelCode<void> {
+  const q = tq_disk(k);
+  if (q.list.length > 0) yield run_task_queue(q);
 }
 
 function kvecOps(f: File): KvecMethods {

@@ -41,14 +41,20 @@ export const DEFAULT_AIO_LIMITS: Readonly<
 });
 
 const states = new WeakMap<Kernel, AioLimits>();
+/** The last lookup (a run asks for the same kernel's again and again). */
+let lastKernel: Kernel | null = null;
+let lastLimits: AioLimits | null = null;
 
 /** The kernel's AIO accounting (created with defaults on first use). */
 export function aio_limits(k: Kernel): AioLimits {
+  if (k === lastKernel) return lastLimits!;
   let s = states.get(k);
   if (s === undefined) {
     s = { ...DEFAULT_AIO_LIMITS, aioNr: 0, reqsActive: 0, contexts: [], nextId: 1 };
     states.set(k, s);
   }
+  lastKernel = k;
+  lastLimits = s;
   return s;
 }
 

@@ -35,7 +35,17 @@
  */
 
 import { READ, type Rw, SECTOR_SIZE, WRITE } from '../devices/blkdev.js';
-import { DIRECT_PIN_NS_PER_PAGE, pin_state } from '../devices/kiobuf.js';
+import {
+  DIRECT_PIN_NS_PER_PAGE,
+  KioBuf,
+  kiobuf_pin_bytes,
+  kiobuf_pin_op,
+  kiobuf_pin_refused,
+  kiobuf_region,
+  type PinState,
+  pin_state,
+  unmap_kiobuf_op,
+} from '../devices/kiobuf.js';
 import { PAGE_SIZE, type Page, PG_error, UnlockPage } from '../devices/page.js';
 import {
   clear_page_dirty_for_io,
@@ -47,15 +57,19 @@ import {
   writepage,
 } from '../devices/pagecache.js';
 import type { DevFile } from '../devices/simplefs.js';
-import { EFBIG, EINVAL, EIO, ENOSPC } from '../kernel/errno.js';
-import type { KernelCode } from '../kernel/ops.js';
+import { EFAULT, EFBIG, EINVAL, EIO, ENOSPC } from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { AtomicOp, KernelCode, Op } from '../kernel/ops.js';
 import { atomic, cpu, READ_ONCE } from '../kernel/ops.js';
-import { type File, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
+import { done, prebuilt } from '../kernel/prebuilt.js';
+import { type File, O_DSYNC, O_SYNC, type Process, type Region } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
+import { TASK_NORMAL } from '../kernel/task.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import { up } from '../waitqueue/semaphore.js';
 import {
   __remove_wait_queue,
+  __wake_up_common,
   add_wait_queue_cond,
   init_waitqueue_func_entry,
   type WaitQueueEntry,
@@ -78,11 +92,11 @@ import {
   type Kiocb,
 } from './kioctx.js';
 import {
-  brw_kvec_async,
+  brw_kvec_submit,
   type Kvec,
   type KvecCb,
   kvec_block_size,
-  map_user_kvec,
+  kvec_of_kiobuf,
   unmap_kvec,
 } from './kvec.js';
 import { aio_update_stats } from './stats.js';
@@ -126,22 +140,33 @@ function kvec_head(vec: Kvec, n: number): Kvec {
   return { veclets, length: n, kio: vec.kio };
 }
 
+/** What the end of one direct chunk needs (`kvec_done`): one object per chunk, no closure. */
+class KvecXfer {
+  readonly rw: Rw;
+  readonly inode: Inode;
+  readonly pos: number;
+  readonly total: number;
+  readonly cb: KvecCb;
+  constructor(rw: Rw, inode: Inode, pos: number, total: number, cb: KvecCb) {
+    this.rw = rw;
+    this.inode = inode;
+    this.pos = pos;
+    this.total = total;
+    this.cb = cb;
+  }
+}
+
 /**
  * The end of one direct chunk, in interrupt context (module-level: no closure per chunk). A
  * plain function handing back the callback's code: one `yield*` level less.
  */
-function kvec_done(
-  rw: Rw,
-  inode: Inode,
-  pos: number,
-  total: number,
-  cb: KvecCb,
-  res: number,
-): KernelCode<void> {
-  const n = res < 0 ? res : Math.min(res, total);
+function kvec_done(data: unknown, res: number): KernelCode<void> {
+  const x = data as KvecXfer;
+  const { rw, inode, cb } = x;
+  const n = res < 0 ? res : Math.min(res, x.total);
   if (rw === WRITE && n > 0) {
-    if (pos + n > inode.i_size && !inode.ops.fixedSize) {
-      inode.i_size = pos + n;
+    if (x.pos + n > inode.i_size && !inode.ops.fixedSize) {
+      inode.i_size = x.pos + n;
       inode.i_state |= I_DIRTY_DATASYNC;
     }
     inode.i_state |= I_DIRTY_SYNC;
@@ -150,18 +175,56 @@ function kvec_done(
   return cb.fn(cb.data, cb.vec, n);
 }
 
-function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
-  const k = kernel();
-  const inode = inodeOf(file);
+/** The checks of a direct kvec transfer: the bytes it moves (reads stop at `i_size`), or -errno. */
+function direct_total(rw: Rw, inode: Inode, cb: KvecCb, size: number, pos: number): number {
   const ops = inode.ops;
   if (pos % SECTOR_SIZE !== 0 || size % SECTOR_SIZE !== 0 || size > cb.vec.length) return -EINVAL;
-  let total: number;
-  if (rw === READ) {
-    total = Math.min(size, Math.max(0, inode.i_size - pos));
-  } else {
-    if (pos >= ops.maxBytes) return ops.fixedSize ? -ENOSPC : -EFBIG;
-    total = Math.min(size, ops.maxBytes - pos);
+  if (rw === READ) return Math.min(size, Math.max(0, inode.i_size - pos));
+  if (pos >= ops.maxBytes) return ops.fixedSize ? -ENOSPC : -EFBIG;
+  return Math.min(size, ops.maxBytes - pos);
+}
+
+/**
+ * `kvec_read` / `kvec_write` of direct IO: the checks, the block mapping, the submission (and
+ * the unplug). A plain function handing back the code to run: on a block device (`bmap`) the
+ * mapping is plain too, so the submission itself (`brw_kvec_submit`) is all there is — no
+ * frame of its own on the hot path; a file maps through `get_block` (`direct_kvec_rw_mapped`).
+ */
+function direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: number): KernelCode<number> {
+  const inode = inodeOf(file);
+  const bmap = inode.ops.bmap;
+  if (bmap === undefined) return direct_kvec_rw_mapped(rw, file, cb, size, pos);
+  const total = direct_total(rw, inode, cb, size, pos);
+  if (total < 0) return done(total);
+  if (total === 0) return direct_kvec_rw_mapped(rw, file, cb, size, pos); // calls cb.fn at once
+  const ioBytes = Math.ceil(total / SECTOR_SIZE) * SECTOR_SIZE;
+  const vec = kvec_head(cb.vec, ioBytes);
+  const bsize = kvec_block_size(vec, pos, ioBytes);
+  if (bsize === 0) return done(-EINVAL);
+  const per = PAGE_SIZE / bsize;
+  const blocks: number[] = [];
+  for (let off = 0; off < ioBytes; off += bsize) {
+    const fpos = pos + off;
+    const block = bmap(inode, Math.floor(fpos / PAGE_SIZE));
+    if (block < 0) return done(block);
+    blocks.push(block * per + Math.floor((fpos % PAGE_SIZE) / bsize));
   }
+  const x = new KvecXfer(rw, inode, pos, total, cb);
+  return brw_kvec_submit(rw, vec, inode.dev, bsize, blocks, kvec_done, x, true);
+}
+
+/** `direct_kvec_rw` through the inode's `get_block` (files; and any transfer of nothing). */
+function* direct_kvec_rw_mapped(
+  rw: Rw,
+  file: File,
+  cb: KvecCb,
+  size: number,
+  pos: number,
+): KernelCode<number> {
+  const inode = inodeOf(file);
+  const ops = inode.ops;
+  const total = direct_total(rw, inode, cb, size, pos);
+  if (total < 0) return total;
   if (total === 0) {
     yield* cb.fn(cb.data, cb.vec, 0);
     return 0;
@@ -174,8 +237,7 @@ function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: numb
   const blocks: number[] = [];
   for (let off = 0; off < ioBytes; off += bsize) {
     const fpos = pos + off;
-    const iblock = Math.floor(fpos / PAGE_SIZE);
-    const r = yield* ops.get_block(inode, iblock, rw === WRITE);
+    const r = yield* ops.get_block(inode, Math.floor(fpos / PAGE_SIZE), rw === WRITE);
     if (typeof r === 'number') return r;
     if (r === null) {
       blocks.push(-1);
@@ -184,12 +246,9 @@ function* direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: numb
     if (r.fresh) inode.i_state |= I_DIRTY_DATASYNC;
     blocks.push(r.block * per + Math.floor((fpos % PAGE_SIZE) / bsize));
   }
-  yield* brw_kvec_async(rw, vec, inode.dev, bsize, blocks, (res) =>
-    kvec_done(rw, inode, pos, total, cb, res),
-  );
-  const q = tq_disk(k);
-  if (q.list.length > 0) yield run_task_queue(q);
-  return 0;
+  // A trampolined call (it unplugs after): its operations do not pass through this frame.
+  const x = new KvecXfer(rw, inode, pos, total, cb);
+  return yield brw_kvec_submit(rw, vec, inode.dev, bsize, blocks, kvec_done, x, true);
 }
 
 /**
@@ -250,14 +309,23 @@ class DirectAio {
   /** How far the end of a write got (`finish`): cached copies dropped, then the O_SYNC/O_DSYNC data. */
   tail: 'start' | 'invalidated' | 'synced' | 'done' = 'start';
   /** The page walk in progress (`walk_pages`): its pages (referenced), cursors and first error. */
-  walk: Page[] = [];
+  walk: readonly Page[] = NO_PAGES;
   walkMode: WalkMode = 'writeback';
   walkIdx = 0;
   walkWaitIdx = 0;
   walkErr = 0;
   /** What runs on the worker that resumes a parked walk once it is done. */
   walkThen: (st: DirectAio) => KernelCode<void> = finishResumed;
+  /** The kernel, and its pinned-memory accounting. */
+  readonly k: Kernel;
+  readonly ps: PinState;
+  /** The region and the bytes of the pinning under way (`pin_chunk`). */
+  pinRegion: Region | null = null;
+  pinBytes = 0;
   constructor(rw: Rw, file: File, req: Kiocb) {
+    const k = req.ctx.k;
+    this.k = k;
+    this.ps = pin_state(k);
     this.req = req;
     this.gen = req.gen;
     this.file = file;
@@ -283,6 +351,9 @@ class DirectAio {
 }
 
 function* noCancel(): KernelCode<void> {}
+
+/** No pages (a walk not under way): never changed, a walk gets an array of its own. */
+const NO_PAGES: readonly Page[] = Object.freeze([]);
 
 // ---------------------------------------------------------------------------------------------
 // Page walks: the page-cache work of a direct request, through its worktodo
@@ -374,7 +445,7 @@ function* walk_run(st: DirectAio, got: 'none' | 'locked' | 'waited'): KernelCode
     }
   }
   for (const page of st.walk) yield* page_cache_release(page);
-  st.walk = [];
+  st.walk = NO_PAGES;
   return 1;
 }
 
@@ -397,7 +468,7 @@ function generic_aio_rw(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
   const name = rw === READ ? 'aio_read' : 'aio_write';
   const st = new DirectAio(rw, file, req);
   req.cancel = noCancel; // nothing to undo: a cancelled request is dropped at aio_start
-  kernel().count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
+  st.k.count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
   if (rw === WRITE && !st.inode.ops.fixedSize) return wtd_nonblocking(name, start_locked, st);
   return go(st, false, name);
 }
@@ -429,6 +500,17 @@ function* toWorker(
   yield* wtd_queue(st.wtd);
 }
 
+/** `cpu(DIRECT_PIN_NS_PER_PAGE * pages)`, made once per page count (operations are immutable). */
+const pinCosts: Op[] = [];
+function pinCost(pages: number): Op {
+  let op = pinCosts[pages];
+  if (op === undefined) {
+    op = prebuilt(cpu(DIRECT_PIN_NS_PER_PAGE * pages));
+    if (pages < 256) pinCosts[pages] = op;
+  }
+  return op;
+}
+
 /**
  * Issues the next chunk of `st` (the first one too). `mayBlock`: running on a worker (process
  * context, may sleep) rather than in the submitter. `mark`: the non-blocking call to mark the
@@ -437,44 +519,28 @@ function* toWorker(
 function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): KernelCode<number> {
   const marks = mark === null ? null : wtd_mark(mark);
   try {
-    const k = kernel();
-    if (!st.started) {
-      if (st.nbytes === 0) {
+    if (!st.started && (st.nbytes === 0 || (!st.flushed && dirtyInRange(st)))) {
+      // Before the first chunk: nothing to move, or cached pages to write first.
+      if ((yield* go_first(st, mayBlock)) === 0) return 0;
+    }
+    const lim = st.req.ctx.lim;
+    const chunk = Math.min(st.nbytes - st.done, lim.aioMaxSize, st.ps.limitBytes - 2 * PAGE_SIZE);
+    for (;;) {
+      // map_user_kvec(st.rw, st.p, addr, chunk), inline: the checks, the pinning (its one
+      // operation: true when it pinned) and the kvec, without a frame.
+      const pin = pin_chunk(st, chunk);
+      if (pin === null) {
+        st.err = -EFAULT;
         yield* finish(st, mayBlock);
         return 0;
       }
-      if (!st.flushed && cachedInRange(st.inode, st.firstPage, st.lastPage, true)) {
-        // Coherence with buffered IO: the dirty cached pages of the range go to the disk first.
-        if (!mayBlock) {
-          yield* toWorker(st, goOnWorker);
-          return 0;
-        }
-        k.count('aio.direct.flushes');
-        st.flushed = true;
-        if ((yield* walk_pages(st, 'writeback', st.firstPage, st.lastPage, afterFlush)) === 0) return 0;
-        if (st.walkErr < 0) {
-          st.err = st.walkErr;
-          yield* finish(st, mayBlock);
-          return 0;
-        }
-      }
-    }
-    const lim = st.req.ctx.lim;
-    const ps = pin_state(k);
-    const chunk = Math.min(st.nbytes - st.done, lim.aioMaxSize, ps.limitBytes - 2 * PAGE_SIZE);
-    let vec: Kvec | number;
-    for (;;) {
-      vec = yield* map_user_kvec(st.rw, st.p, st.buf + st.done, chunk);
-      if (vec !== -12) break; // -ENOMEM: past the pinned-memory limit
-      k.count('aio.direct.pinWaits');
+      if (yield pin) break;
+      kiobuf_pin_refused(st.k); // -ENOMEM: past the pinned-memory limit
+      st.k.count('aio.direct.pinWaits');
       if ((yield* wait_for_pin_room_wtd(st, chunk + 2 * PAGE_SIZE)) === 0) return 0;
     }
-    if (typeof vec === 'number') {
-      st.err = vec;
-      yield* finish(st, mayBlock);
-      return 0;
-    }
-    if (k.config.timed) yield cpu(DIRECT_PIN_NS_PER_PAGE * vec.veclets.length);
+    const vec = pinned_kvec(st, chunk);
+    if (st.k.config.timed) yield pinCost(vec.veclets.length);
     if (!st.started) {
       // aio_start(st.req, st.gen), inline (two operations: no frame of its own).
       const op = st.req.ctx.op;
@@ -491,7 +557,8 @@ function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): Kern
     }
     st.chunk = chunk;
     const cb: KvecCb = { vec, data: st, fn: chunk_done };
-    const r = yield* direct_kvec_rw(st.rw, st.file, cb, chunk, st.pos + st.done); // kvec_read / kvec_write
+    // kvec_read / kvec_write, a trampolined call.
+    const r: number = yield direct_kvec_rw(st.rw, st.file, cb, chunk, st.pos + st.done);
     if (r < 0) {
       yield* unmap_kvec(vec);
       st.err = r;
@@ -503,13 +570,77 @@ function* go(st: DirectAio, mayBlock: boolean, mark: string | null = null): Kern
   }
 }
 
+/** Whether dirty (or under writeback) cached pages overlap the range of `st`. */
+function dirtyInRange(st: DirectAio): boolean {
+  return cachedInRange(st.inode, st.firstPage, st.lastPage, true);
+}
+
+/**
+ * `go` before the first chunk of a request with nothing to move (it ends at once) or with
+ * dirty cached pages in its range (written first, on a worker): 1 when the first chunk is to
+ * go now, 0 when `go` is done here.
+ */
+function* go_first(st: DirectAio, mayBlock: boolean): KernelCode<number> {
+  if (st.nbytes === 0) {
+    yield* finish(st, mayBlock);
+    return 0;
+  }
+  // Coherence with buffered IO: the dirty cached pages of the range go to the disk first.
+  if (!mayBlock) {
+    yield* toWorker(st, goOnWorker);
+    return 0;
+  }
+  st.k.count('aio.direct.flushes');
+  st.flushed = true;
+  if ((yield* walk_pages(st, 'writeback', st.firstPage, st.lastPage, afterFlush)) === 0) return 0;
+  if (st.walkErr < 0) {
+    st.err = st.walkErr;
+    yield* finish(st, mayBlock);
+    return 0;
+  }
+  return 1;
+}
+
+/**
+ * The checks of pinning the next `chunk` bytes of `st`'s buffer and the pinning's operation
+ * (`map_user_kiobuf`'s parts), or null (-EFAULT). The operands stay on `st` for `pinned_kvec`.
+ */
+function pin_chunk(st: DirectAio, chunk: number): AtomicOp | null {
+  const addr = st.buf + st.done;
+  const region = kiobuf_region(st.rw, st.p, addr, chunk);
+  if (region === null) return null;
+  const bytes = kiobuf_pin_bytes(addr, chunk);
+  st.pinRegion = region;
+  st.pinBytes = bytes;
+  return kiobuf_pin_op(st.k, st.ps, region, bytes);
+}
+
+/** The kvec of the `chunk` bytes `pin_chunk`'s operation pinned. */
+function pinned_kvec(st: DirectAio, chunk: number): Kvec {
+  const region = st.pinRegion!;
+  st.pinRegion = null;
+  const kio = new KioBuf(st.k, st.p, st.buf + st.done, chunk, st.rw, region, st.pinBytes, st.ps);
+  return kvec_of_kiobuf(kio);
+}
+
 /**
  * The chunk's completion (interrupt context): the next chunk on a worker, or the end. (It
  * yields a few times only, so its caller delegates to it; `aio_complete` is a trampolined call.)
  */
 function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
   const st = data as DirectAio;
-  yield* unmap_kvec(vec);
+  const kio = vec.kio;
+  if (kio !== null) {
+    // unmap_kvec(vec), inline: the unpinning's atomic() section, then wake_up_all(&pin_wait)
+    // (the queue's lock, the walk when anyone waits, the unlock), without frames.
+    kio.done = true;
+    yield unmap_kiobuf_op(kio);
+    const wq = st.ps.wait;
+    const wop = wq.op;
+    yield wop.lock;
+    if (wq.list.length !== 0) yield __wake_up_common(wq, TASK_NORMAL, 0);
+    yield wop.unlock;
+  }
   if (res < 0) st.err = res;
   else st.done += res;
   if (res === st.chunk && st.done < st.nbytes) {
@@ -518,8 +649,9 @@ function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
   }
   if (st.rw === READ && st.started && !st.semHeld) {
     // `finish(st, false)` of a read that started: just aio_complete (no frame for finish).
+    const k = st.k;
     yield aio_complete(st.req, st.done > 0 ? st.done : st.err);
-    aio_update_stats(st.req.ctx.k);
+    aio_update_stats(k);
     return;
   }
   yield finish(st, false);

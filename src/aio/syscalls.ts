@@ -17,7 +17,7 @@ import { user_region } from '../devices/kiobuf.js';
 import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ENOENT, ETIME } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { KernelCode } from '../kernel/ops.js';
-import { done } from '../kernel/prebuilt.js';
+import { done, write_once_op } from '../kernel/prebuilt.js';
 import {
   File,
   type FileOperations,
@@ -50,9 +50,11 @@ import {
 } from '../kernel/syscalls.js';
 import { schedule_task } from '../kernel/tqueue.js';
 import {
+  add_exclusive_locked,
   add_wait_queue,
-  add_wait_queue_exclusive,
   DECLARE_WAITQUEUE,
+  init_waitqueue_entry,
+  remove_locked,
   remove_wait_queue,
 } from '../waitqueue/waitqueue.js';
 import { aio_install_devices } from './devices.js';
@@ -75,6 +77,8 @@ import {
   type Kiocb,
   Kioctx,
   put64,
+  RING_MB,
+  ring_loads,
 } from './kioctx.js';
 import { type AioOptions, aio_limits, set_aio_limits } from './limits.js';
 
@@ -149,12 +153,24 @@ const eventView = new DataView(eventBytes.buffer);
  * [addr, addr + 32) is not mapped writable.
  */
 function put_event(p: Process, addr: number, ev: IoEvent): boolean {
+  return put_event_fields(p, addr, ev.data, ev.obj, ev.res, ev.res2);
+}
+
+/** `put_event` of the event with these fields. */
+function put_event_fields(
+  p: Process,
+  addr: number,
+  data: number,
+  obj: number,
+  res: number,
+  res2: number,
+): boolean {
   const r = user_region(p, addr, IO_EVENT_SIZE, true);
   if (r === null) return false;
-  put64(eventView, 0, ev.data);
-  put64(eventView, 8, ev.obj);
-  put64(eventView, 16, ev.res);
-  put64(eventView, 24, ev.res2);
+  put64(eventView, 0, data);
+  put64(eventView, 8, obj);
+  put64(eventView, 16, res);
+  put64(eventView, 24, res2);
   r.data.set(eventBytes, addr - r.start);
   return true;
 }
@@ -292,8 +308,59 @@ const MAX_SAFE_HI = 0x1fffff;
  * `io_submit_one`: checks one iocb at `user_iocb` and starts it. Returns 0 when accepted (an
  * event will follow), else a negative errno with nothing changed.
  */
-export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): KernelCode<number> {
-  const k = ctx.k;
+export function io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): KernelCode<number> {
+  return submit_one(ctx, p, user_iocb, 0);
+}
+
+/** `io_submit_one`, returning `accepted` rather than 0 when the iocb is accepted. */
+function* submit_one(ctx: Kioctx, p: Process, user_iocb: number, accepted: number): KernelCode<number> {
+  // The checks and the iocb's fields (read before the lock is taken), in plain code: only the
+  // decoded iocb lives across this frame's operations.
+  const iocb = iocb_decode(p, user_iocb);
+  if (typeof iocb === 'number') return iocb;
+  // aio_get_req(ctx), inline (its three operations: no frame of its own).
+  const cop = ctx.op;
+  yield cop.lock;
+  const req = aio_get_req_locked(ctx, yield cop.loadHead);
+  yield cop.unlock;
+  if (req === null) return -EAGAIN;
+  const file = iocb_start(ctx, p, iocb, req);
+  // Trampolined calls: the submission path runs below this frame, not through it.
+  const ret: number = yield io_submit(file, req);
+  if (ret !== 0) yield aio_complete(req, ret);
+  return accepted;
+}
+
+/** An iocb read and checked by `io_submit_one`, until its request is taken. */
+class DecodedIocb {
+  readonly user_iocb: number;
+  readonly file: File;
+  readonly aio_data: number;
+  readonly op: number;
+  readonly buf: number;
+  readonly nbytes: number;
+  readonly pos: number;
+  constructor(
+    user_iocb: number,
+    file: File,
+    aio_data: number,
+    op: number,
+    buf: number,
+    nbytes: number,
+    pos: number,
+  ) {
+    this.user_iocb = user_iocb;
+    this.file = file;
+    this.aio_data = aio_data;
+    this.op = op;
+    this.buf = buf;
+    this.nbytes = nbytes;
+    this.pos = pos;
+  }
+}
+
+/** The reading and the checks of `io_submit_one`: the iocb, or a negative errno. */
+function iocb_decode(p: Process, user_iocb: number): DecodedIocb | number {
   // The iocb is read field by field from user memory (as `decodeIocb` would decode a copy of
   // it: nothing runs in between), the 64-bit fields as two 32-bit halves.
   // In place: the iocb's bytes are at `o` in its region's data (as `user_view` would check).
@@ -346,22 +413,27 @@ export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): Kern
     const bad = m.aio_check?.(file, op, buf, nbytes, pos) ?? 0;
     if (bad < 0) return bad;
   }
-  // aio_key is written back into the user's iocb: it must be writable.
-  if (user_region(p, user_iocb + 8, 4, true) === null) return -EFAULT;
-  // aio_get_req(ctx), inline (its three operations: no frame of its own).
-  const cop = ctx.op;
-  yield cop.lock;
-  const req = aio_get_req_locked(ctx, yield cop.loadHead);
-  yield cop.unlock;
-  if (req === null) return -EAGAIN;
+  // aio_key is written back into the user's iocb: it must be writable. (As `user_region(p,
+  // user_iocb + 8, 4, true)`: the key lies in the iocb's region, found above.)
+  if ((region.prot & PROT_WRITE) === 0) return -EFAULT;
+  return new DecodedIocb(user_iocb, file, aio_data, op, buf, nbytes, pos);
+}
+
+/**
+ * What `io_submit_one` does once it has the request: fills it from the iocb, writes its key
+ * back into the user's iocb, counts it. Returns the file.
+ */
+function iocb_start(ctx: Kioctx, p: Process, iocb: DecodedIocb, req: Kiocb): File {
+  const user_iocb = iocb.user_iocb;
+  const file = iocb.file;
   req.gen++;
   req.filp = file;
   req.user_obj = user_iocb;
-  req.user_data = aio_data;
-  req.opcode = op;
-  req.buf = buf;
-  req.nbytes = nbytes;
-  req.pos = pos;
+  req.user_data = iocb.aio_data;
+  req.opcode = iocb.op;
+  req.buf = iocb.buf;
+  req.nbytes = iocb.nbytes;
+  req.pos = iocb.pos;
   const kr = user_region(p, user_iocb + 8, 4, true)!;
   const kv = kr.data;
   const ko = user_iocb + 8 - kr.start;
@@ -371,12 +443,10 @@ export function* io_submit_one(ctx: Kioctx, p: Process, user_iocb: number): Kern
   kv[ko + 2] = (key >>> 16) & 0xff;
   kv[ko + 3] = key >>> 24;
   ctx.submitted++;
+  const k = ctx.k;
   k.count('aio.submitted');
-  if (k.tracing) k.emit('aio.submit', { ctx: ctx.id, idx: req.key, op: opName(op) });
-  // Trampolined calls: the submission path runs below this frame, not through it.
-  const ret: number = yield io_submit(file, req);
-  if (ret !== 0) yield aio_complete(req, ret);
-  return 0;
+  if (k.tracing) k.emit('aio.submit', { ctx: ctx.id, idx: req.key, op: opName(iocb.op) });
+  return file;
 }
 
 const NO_SYNC: Partial<FileOperations> = Object.freeze({});
@@ -446,25 +516,49 @@ function* fallback(req: Kiocb, what: 'read' | 'write' | 'fsync' | 'fdatasync'): 
 }
 
 /** `__submit_ios(ctx_fd, nr, iocbs)`: submits `nr` iocbs; the count accepted, or the first one's errno. */
-export function* sys_submit_ios(p: Process, ctx_fd: number, nr: number, iocbpp: number): KernelCode<number> {
+export function sys_submit_ios(p: Process, ctx_fd: number, nr: number, iocbpp: number): KernelCode<number> {
+  // A plain function handing back the code that submits: for one iocb, `io_submit_one` itself
+  // (one frame less on the hot path).
   const c = lookupCtx(p, ctx_fd);
-  if (typeof c === 'number') return c;
-  if (!Number.isInteger(nr) || nr < 0) return -EINVAL;
-  if (nr === 0) return 0;
-  const arr = p.mm.copy_from_user(iocbpp, nr * 8);
-  if (arr === null) return -EFAULT;
+  if (typeof c === 'number') return done(c);
+  if (!Number.isInteger(nr) || nr < 0) return done(-EINVAL);
+  if (nr === 0) return done(0);
+  // copy_from_user of the pointer array: its pointers are read before any is submitted (the
+  // user may change the array meanwhile), in place rather than through a copy.
+  const r = user_region(p, iocbpp, nr * 8);
+  if (r === null) return done(-EFAULT);
+  const b = r.data;
+  const o = iocbpp - r.start;
+  if (nr === 1) {
+    const ptr = pointerAt(b, o);
+    return ptr < 0 ? done(-EFAULT) : submit_one(c, p, ptr, 1);
+  }
+  const ptrs = new Array<number>(nr);
+  for (let j = 0; j < nr; j++) ptrs[j] = pointerAt(b, o + j * 8);
+  return submit_ios(c, p, ptrs);
+}
+
+/** The loop of `__submit_ios` over several iocbs: the count accepted, or the first one's errno. */
+function* submit_ios(c: Kioctx, p: Process, ptrs: readonly number[]): KernelCode<number> {
+  const nr = ptrs.length;
   let i = 0;
   let ret = 0;
   for (; i < nr; i++) {
-    const hi = le32(arr, i * 8 + 4);
-    if (hi > MAX_SAFE_HI) {
+    const ptr = ptrs[i]!;
+    if (ptr < 0) {
       ret = -EFAULT;
       break;
     }
-    ret = yield io_submit_one(c, p, hi * TWO_32 + le32(arr, i * 8)); // a trampolined call
+    ret = yield submit_one(c, p, ptr, 0); // a trampolined call
     if (ret !== 0) break;
   }
   return i > 0 ? i : ret;
+}
+
+/** The 64-bit user pointer at `o` of `b`: its value, or -1 when larger than `MAX_SAFE` (-EFAULT). */
+function pointerAt(b: Uint8Array, o: number): number {
+  const hi = le32(b, o + 4);
+  return hi > MAX_SAFE_HI ? -1 : hi * TWO_32 + le32(b, o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,20 +589,66 @@ function* read_events(
     i++;
   }
   if (i > 0 || timeout === 0) return i;
+  // Sleeps for the first event (a trampolined call: its operations do not pass through here).
+  const ret: number = yield wait_event_one(ctx, p, events, timeout);
+  if (ret !== 1) return ret;
+  // More may have arrived: take them without sleeping.
+  i = 1;
+  while (i < nr) {
+    const ev: IoEvent | null =
+      (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
+    if (ev === null) break;
+    if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The sleeping part of `read_events`: waits (interruptibly, on `ctx->wait`, exclusively) until
+ * an event is there and copies it to `events`. 1, 0 on timeout (`timeout` > 0 ns; < 0 waits
+ * forever), -EINTR or -EFAULT. `add_wait_queue_exclusive` and `remove_wait_queue` are made
+ * inline (their operations, no frames); the wait entry is the context's, kept for its task.
+ */
+function* wait_event_one(ctx: Kioctx, p: Process, events: number, timeout: number): KernelCode<number> {
   const k = ctx.k;
   const t = current();
   const deadline = timeout < 0 ? -1 : k.now + timeout;
-  const wait = DECLARE_WAITQUEUE(`getevents:${t.name}`, t);
+  let wait = ctx.eventsWait;
+  if (wait === null || wait.private !== t || wait.on !== null) {
+    wait = DECLARE_WAITQUEUE(`getevents:${t.name}`, t);
+    ctx.eventsWait = wait;
+  } else init_waitqueue_entry(wait, t);
+  const op = ctx.op;
+  const wq = ctx.wait;
+  const wop = wq.op;
   let ret = 0;
-  yield* add_wait_queue_exclusive(ctx.wait, wait);
+  // add_wait_queue_exclusive(&ctx->wait, &wait)
+  yield wop.lock;
+  if (add_exclusive_locked(wq, wait)) yield wop.setActive[1];
+  yield wop.unlock;
   for (;;) {
     yield set_current_state(TASK_INTERRUPTIBLE);
-    const ev: IoEvent | null =
-      (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
-    if (ev !== null) {
-      if (!put_event(p, events, ev)) ret = -EFAULT;
-      else ret = 1;
-      break;
+    if ((yield op.loadHead) !== (yield op.loadTail)) {
+      // aio_read_evt(ctx, true), inline (the event it wakes for: no frame, no event object).
+      yield op.ringLock; // an implied read barrier
+      const head = ((yield op.loadHead) as number) % ctx.nr;
+      const tail: number = yield op.loadTail;
+      if (head !== tail) {
+        const l = ring_loads(ctx, head);
+        const data: number = yield l[0];
+        const obj: number = yield l[1];
+        const res: number = yield l[2];
+        const res2: number = yield l[3];
+        yield RING_MB; // the head update after the event is read
+        const nh = (head + 1) % ctx.nr;
+        yield write_once_op(ctx.head, nh);
+        ctx.mirrorIndex('head', nh);
+        yield op.ringUnlock;
+        ret = put_event_fields(p, events, data, obj, res, res2) ? 1 : -EFAULT;
+        break;
+      }
+      yield op.ringUnlock;
     }
     if (deadline >= 0 && k.now >= deadline) break;
     if (deadline < 0) yield schedule(ctx.eventsWaitName);
@@ -519,19 +659,10 @@ function* read_events(
     }
   }
   yield set_current_state(TASK_RUNNING);
-  yield* remove_wait_queue(ctx.wait, wait);
-  if (ret === 1) {
-    // More may have arrived: take them without sleeping.
-    i = 1;
-    while (i < nr) {
-      const ev: IoEvent | null =
-        (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
-      if (ev === null) break;
-      if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) break;
-      i++;
-    }
-    return i;
-  }
+  // remove_wait_queue(&ctx->wait, &wait)
+  yield wop.lock;
+  if (remove_locked(wq, wait)) yield wop.setActive[0];
+  yield wop.unlock;
   return ret;
 }
 

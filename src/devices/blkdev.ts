@@ -12,9 +12,12 @@
  *   service time comes from the device's `LatencyModel`; completion is a timed event that raises
  *   the disk's interrupt, whose handler moves the bytes, starts the next request and calls each
  *   buffer's `b_end_io` in interrupt context.
- * - `submit_bh`, `generic_make_request`, `ll_rw_block`, `end_buffer_io_sync`.
+ * - `submit_bh` (and its parts, for hot callers that make it inline: `submit_bh_check`,
+ *   `submit_bh_route`, `bh_device`), `generic_make_request`, `ll_rw_block`,
+ *   `end_buffer_io_sync`.
  *
- * Every request keeps the run alive (`k.hold()`) from its creation to its completion.
+ * Every request keeps the run alive (`k.hold()`) from its creation to its completion; a disk
+ * reuses its served requests (and their completion events) for new ones.
  */
 import { EIO } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -142,11 +145,16 @@ export interface BlockDevice {
 
 /** `struct request`: adjacent buffers of one direction, served as one transfer. */
 export class Request {
-  readonly id: number;
-  readonly rw: Rw;
+  id: number;
+  rw: Rw;
   sector: number;
   nsectors: number;
   readonly bhs: BufferHead[];
+  /**
+   * The disk's completion event for this request (it raises the interrupt), made on its first
+   * service (a disk reuses its served requests: see `Disk.newRequest`).
+   */
+  onDone: (() => void) | null = null;
   constructor(id: number, rw: Rw, bh: BufferHead) {
     this.id = id;
     this.rw = rw;
@@ -155,6 +163,9 @@ export class Request {
     this.bhs = [bh];
   }
 }
+
+/** Added to the sort key of a request behind the head (`Disk.pick`): more than any sector. */
+const BEHIND = 2 ** 52;
 
 /** Elevators. */
 export type Elevator = 'noop' | 'sorted';
@@ -207,6 +218,12 @@ export class Disk implements BlockDevice {
   /** `cpu(costs.submitNs)` and the interrupt's cost for one buffer, prebuilt. */
   private readonly submitCostOp: Op;
   private readonly irqCost1Op: Op;
+  /** Set by `queue_locked` when the queue must be plugged (consumed by `make_request` at once). */
+  private mustPlug = false;
+  /** Served requests, reused for new ones (nothing refers to a request once served). */
+  private readonly idle: Request[] = [];
+  /** The latency model's jitter draw (`k.choose(n, 'jitter')`), made once. */
+  private readonly chooseJitter: (n: number) => number;
   /** Counters: requests served, bytes moved, busy time. */
   requests = 0;
   merges = 0;
@@ -229,6 +246,24 @@ export class Disk implements BlockDevice {
     this.plug = opts.plug ?? true;
     this.submitCostOp = prebuilt(cpu(this.costs.submitNs));
     this.irqCost1Op = prebuilt(cpu(this.costs.irqNs + this.costs.irqPerBhNs));
+    this.chooseJitter = (n) => k.choose(n, 'jitter');
+  }
+
+  /** `new Request(id, rw, bh)`, reusing a served one when there is one. */
+  private newRequest(id: number, rw: Rw, bh: BufferHead): Request {
+    const req = this.idle.pop();
+    if (req === undefined) return new Request(id, rw, bh);
+    req.id = id;
+    req.rw = rw;
+    req.sector = bh.b_rsector;
+    req.nsectors = bh.b_size >> 9;
+    const bhs = req.bhs;
+    if (bhs.length === 1) bhs[0] = bh;
+    else {
+      bhs.length = 0;
+      bhs.push(bh);
+    }
+    return req;
   }
 
   peek(off: number, len: number): Uint8Array {
@@ -256,37 +291,12 @@ export class Disk implements BlockDevice {
     }
     if (k.config.timed) yield this.submitCostOp;
     yield q.lockOp;
-    let merged = false;
-    for (let i = q.pending.length - 1; i >= 0 && !merged; i--) {
-      const r = q.pending[i]!;
-      if (r.rw !== rw || r.nsectors + ns > q.maxSectors) continue;
-      if (r.sector + r.nsectors === sector) {
-        r.bhs.push(bh);
-        r.nsectors += ns;
-        merged = true;
-      } else if (sector + ns === r.sector) {
-        r.bhs.unshift(bh);
-        r.sector = sector;
-        r.nsectors += ns;
-        merged = true;
-      }
-    }
-    let req: Request | null = null;
-    if (merged) {
-      this.merges++;
-      k.count('blk.merges');
-    } else {
-      req = new Request(k.nextId('blk.request'), rw, bh);
-      k.hold();
-      const wasIdle = q.pending.length === 0 && q.busy === null;
-      this.insert(req);
-      if (wasIdle && this.plug && !q.plugged) {
-        q.plugged = true;
-        k.count('blk.plugs');
-        yield queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
-      } else {
-        this.start_next();
-      }
+    // The queue's work under its lock, in plain code (`queue_locked`); a new request that
+    // finds the device idle plugs the queue (the routine goes on `tq_disk`).
+    const req = this.queue_locked(rw, bh, sector, ns);
+    if (this.mustPlug) {
+      this.mustPlug = false;
+      yield queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
     }
     if (k.tracing)
       k.emit('io.submit', {
@@ -298,6 +308,44 @@ export class Disk implements BlockDevice {
       });
     yield q.unlockOp;
     return false;
+  }
+
+  /**
+   * `__make_request` under the queue lock: merges `bh` into a pending request (null), or
+   * queues a new one (returned) and starts it — or, when the device was idle and plugging is
+   * on, plugs the queue and sets `mustPlug` (the caller queues the unplug routine at once).
+   */
+  private queue_locked(rw: Rw, bh: BufferHead, sector: number, ns: number): Request | null {
+    const k = this.k;
+    const q = this.queue;
+    const pending = q.pending;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const r = pending[i]!;
+      if (r.rw !== rw || r.nsectors + ns > q.maxSectors) continue;
+      if (r.sector + r.nsectors === sector) {
+        r.bhs.push(bh);
+        r.nsectors += ns;
+      } else if (sector + ns === r.sector) {
+        r.bhs.unshift(bh);
+        r.sector = sector;
+        r.nsectors += ns;
+      } else continue;
+      this.merges++;
+      k.count('blk.merges');
+      return null;
+    }
+    const req = this.newRequest(k.nextId('blk.request'), rw, bh);
+    k.hold();
+    const wasIdle = pending.length === 0 && q.busy === null;
+    this.insert(req);
+    if (wasIdle && this.plug && !q.plugged) {
+      q.plugged = true;
+      k.count('blk.plugs');
+      this.mustPlug = true;
+    } else {
+      this.start_next();
+    }
+    return req;
   }
 
   /** The elevator's insertion. */
@@ -315,23 +363,20 @@ export class Disk implements BlockDevice {
     const head = this.model.head;
     const pending = q.pending;
     const n = pending.length;
-    let best = -1;
-    let bestSector = 0;
-    let wrap = 0;
-    let wrapSector = pending[0]!.sector;
-    for (let i = 0; i < n; i++) {
-      const s = pending[i]!.sector;
-      if (s >= head && (best < 0 || s < bestSector)) {
-        best = i;
-        bestSector = s;
-      }
-      if (s < wrapSector) {
-        wrap = i;
-        wrapSector = s;
+    // One scan for the lowest key, the first on a tie: a sector behind the head counts BEHIND
+    // more, so any request ahead comes first. (Arithmetic rather than a branch on `s < head`,
+    // which random sectors make the processor mispredict half the time.)
+    let i = 0;
+    let bestKey = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < n; j++) {
+      const s = pending[j]!.sector;
+      const key = s + BEHIND * +(s < head);
+      if (key < bestKey) {
+        i = j;
+        bestKey = key;
       }
     }
     // Removed in place, the others keeping their order (as `splice`, without its result array).
-    const i = best >= 0 ? best : wrap;
     const req = pending[i]!;
     for (let j = i + 1; j < n; j++) pending[j - 1] = pending[j]!;
     pending.pop();
@@ -355,9 +400,7 @@ export class Disk implements BlockDevice {
     if (req === undefined) return;
     q.busy = req;
     const k = this.k;
-    const ns = this.model.service(k.now, req.rw === WRITE, req.sector, req.nsectors, (n) =>
-      k.choose(n, 'jitter'),
-    );
+    const ns = this.model.service(k.now, req.rw === WRITE, req.sector, req.nsectors, this.chooseJitter);
     this.busyNs += ns;
     if (k.tracing)
       k.emit('io.start', {
@@ -367,22 +410,27 @@ export class Disk implements BlockDevice {
         bytes: req.nsectors * SECTOR_SIZE,
         req: req.id,
       });
-    k.after(ns, `${this.name} req ${req.id}`, () => {
-      k.raise_irq(this.name, () => this.irq(req));
-    });
+    let onDone = req.onDone;
+    if (onDone === null) {
+      const onIrq = () => this.irq(req);
+      onDone = () => {
+        k.raise_irq(this.name, onIrq);
+      };
+      req.onDone = onDone;
+    }
+    k.after(ns, `${this.name} req ${req.id}`, onDone);
   }
 
-  /** The disk interrupt: completes `req` and starts the next one. */
-  private *irq(req: Request): KernelCode<void> {
+  /**
+   * The interrupt's work under the queue lock: moves the bytes of `req`, accounts for it and
+   * starts the next request.
+   */
+  private serve_locked(req: Request): void {
     const k = this.k;
-    const q = this.queue;
-    if (k.config.timed) {
-      if (req.bhs.length === 1) yield this.irqCost1Op;
-      else yield* cpu(this.costs.irqNs + this.costs.irqPerBhNs * req.bhs.length);
-    }
-    yield q.lockOp;
-    q.busy = null;
-    for (const bh of req.bhs) {
+    this.queue.busy = null;
+    const bhs = req.bhs;
+    for (let i = 0; i < bhs.length; i++) {
+      const bh = bhs[i]!;
       const off = bh.b_rsector * SECTOR_SIZE;
       const data = bh.b_data.length === bh.b_size ? bh.b_data : bh.b_data.subarray(0, bh.b_size);
       if (req.rw === READ) this.store.read(off, data);
@@ -404,12 +452,28 @@ export class Disk implements BlockDevice {
         res: bytes,
       });
     this.start_next();
+  }
+
+  /** The disk interrupt: completes `req` and starts the next one. */
+  private *irq(req: Request): KernelCode<void> {
+    const k = this.k;
+    const q = this.queue;
+    if (k.config.timed) {
+      if (req.bhs.length === 1) yield this.irqCost1Op;
+      else yield* cpu(this.costs.irqNs + this.costs.irqPerBhNs * req.bhs.length);
+    }
+    yield q.lockOp;
+    this.serve_locked(req);
     yield q.unlockOp;
-    for (const bh of req.bhs) {
+    const bhs = req.bhs;
+    for (let i = 0; i < bhs.length; i++) {
+      const bh = bhs[i]!;
       if (bh.b_end_io === null) throw new Error(`buffer ${bh.name} completed without a b_end_io`);
       yield bh.b_end_io(bh, true); // a trampolined call
     }
     k.release();
+    // Served: nothing refers to it any more (its event fired, its interrupt ends here).
+    if (this.idle.length < 1024) this.idle.push(req);
   }
 }
 
@@ -428,22 +492,46 @@ export function* generic_make_request(rw: Rw, bh: BufferHead): KernelCode<void> 
  * of `b_size`); `b_end_io` runs (in interrupt context) when the IO is done. Never sleeps on the
  * IO: callers wait with `wait_on_buffer`, or let `b_end_io` continue their work (the AIO path).
  * The request may sit in a plugged queue until `tq_disk` runs.
+ *
+ * A hot caller makes it inline: `submit_bh_check(bh)`, `yield set_req_op(bh)` (the `set_bit`),
+ * `submit_bh_route(rw, bh)`, then `yield bh_device(bh, guard).make_request(rw, bh)` for guard =
+ * 0, 1 ... until it returns false (`generic_make_request`).
  */
 export function* submit_bh(rw: Rw, bh: BufferHead): KernelCode<void> {
-  if (bh.b_dev === null) throw new Error(`submit_bh: buffer ${bh.name} has no b_dev`);
-  if (bh.b_end_io === null) throw new Error(`submit_bh: buffer ${bh.name} has no b_end_io`);
+  submit_bh_check(bh);
   yield* set_bit(BH_Req, bh.b_state);
-  bh.b_rdev = bh.b_dev;
-  bh.b_rsector = bh.b_blocknr * (bh.b_size >> 9);
-  kernel().count(rw === READ ? 'bh.read' : 'bh.write');
+  submit_bh_route(rw, bh);
   // generic_make_request(rw, bh), inline (one `yield*` level less on every submission).
-  for (let guard = 0; guard < 64; guard++) {
-    const dev = bh.b_rdev as BlockDevice | null;
-    if (dev === null) throw new Error(`generic_make_request: buffer ${bh.name} has no device`);
-    const remapped: boolean = yield dev.make_request(rw, bh); // a trampolined call
+  for (let guard = 0; ; guard++) {
+    const remapped: boolean = yield bh_device(bh, guard).make_request(rw, bh); // a trampolined call
     if (!remapped) return;
   }
-  throw new Error(`generic_make_request: buffer ${bh.name} was remapped 64 times (a remap loop)`);
+}
+
+/** The checks `submit_bh` makes first (a buffer without a device or a `b_end_io` is a misuse). */
+export function submit_bh_check(bh: BufferHead): void {
+  if (bh.b_dev === null) throw new Error(`submit_bh: buffer ${bh.name} has no b_dev`);
+  if (bh.b_end_io === null) throw new Error(`submit_bh: buffer ${bh.name} has no b_end_io`);
+}
+
+/** What `submit_bh` does once BH_Req is set: the real device and sector, and the count. */
+export function submit_bh_route(rw: Rw, bh: BufferHead): void {
+  bh.b_rdev = bh.b_dev;
+  bh.b_rsector = bh.b_blocknr * (bh.b_size >> 9);
+  const k = kernel();
+  k.count(rw === READ ? 'bh.read' : 'bh.write');
+}
+
+/**
+ * The device `generic_make_request` submits `bh` to at its `guard`-th round (`b_rdev`); throws
+ * when there is none, or after 64 remaps (a remap loop).
+ */
+export function bh_device(bh: BufferHead, guard: number): BlockDevice {
+  if (guard >= 64)
+    throw new Error(`generic_make_request: buffer ${bh.name} was remapped 64 times (a remap loop)`);
+  const dev = bh.b_rdev as BlockDevice | null;
+  if (dev === null) throw new Error(`generic_make_request: buffer ${bh.name} has no device`);
+  return dev;
 }
 
 /** `end_buffer_io_sync`: the completion of `ll_rw_block` and synchronous buffer IO. */

@@ -12,12 +12,14 @@ import type { Kernel } from '../kernel/kernel.js';
 import {
   clear_bit,
   type KernelCode,
+  type Op,
   READ_ONCE,
   set_bit,
   smp_mb,
   test_and_clear_bit,
   test_and_set_bit,
 } from '../kernel/ops.js';
+import { prebuilt } from '../kernel/prebuilt.js';
 import {
   current,
   kernel,
@@ -64,6 +66,8 @@ export class BufferHead {
   b_end_io: EndIo | null = null;
   /** Owner data for the completion (a page, a kiobuf ...). */
   b_private: unknown = null;
+  /** `set_bit(BH_Req, &b_state)`'s operation, made on first use (`set_req_op`). */
+  reqOp: Op | null = null;
   constructor(
     name: string,
     blocknr: number,
@@ -98,6 +102,19 @@ export function alloc_buffer_head(
     init_waitqueue_head(k, `${name}.wait`, 'bh.wait'),
     data ?? new Uint8Array(size),
   );
+}
+
+/**
+ * The operation of `set_bit(BH_Req, &bh->b_state)`, made once per buffer head, for a hot path
+ * that yields it directly (its result, the new value, is not `set_bit`'s: do not use it).
+ */
+export function set_req_op(bh: BufferHead): Op {
+  let op = bh.reqOp;
+  if (op === null) {
+    op = prebuilt(set_bit(BH_Req, bh.b_state));
+    bh.reqOp = op;
+  }
+  return op;
 }
 
 function* testBit(bh: BufferHead, bit: number): KernelCode<boolean> {

@@ -6,7 +6,9 @@
  * - `KioBuf`: user memory pinned for IO (`map_user_kiobuf` / `unmap_kiobuf`), with an IO count,
  *   an error, a completion callback and a wait queue. Pinned memory is accounted per kernel
  *   against a limit (`set_pinned_limit`); past it `map_user_kiobuf` returns -ENOMEM and the
- *   synchronous paths wait for room (`wait_for_pin_room`).
+ *   synchronous paths wait for room (`wait_for_pin_room`). Hot callers make `map_user_kiobuf`
+ *   and `unmap_kiobuf` inline from their parts (`kiobuf_region`, `kiobuf_pin_op`,
+ *   `unmap_kiobuf_op` ...).
  * - `brw_kiovec(rw, kio, segments, end_io)`: submits one buffer head per segment, each over
  *   the pinned user bytes themselves (the device "DMAs" into user memory), and returns without
  *   sleeping; `end_io(kio)` runs in interrupt context when the last buffer completes. This is the
@@ -18,7 +20,7 @@
  */
 import { EFAULT, EFBIG, EINVAL, EIO, ENOMEM, ENOSPC } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { atomic, cpu, type KernelCode } from '../kernel/ops.js';
+import { type AtomicOp, atomic, cpu, type KernelCode } from '../kernel/ops.js';
 import { atomic_op } from '../kernel/prebuilt.js';
 import { O_DSYNC, O_SYNC, PROT_READ, PROT_WRITE, type Process, type Region } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
@@ -68,16 +70,25 @@ export class PinState {
 export const DEFAULT_PINNED_LIMIT = 8 * 1024 * 1024;
 
 const pins = new WeakMap<Kernel, PinState>();
+/** The last lookup of `pin_state` (a run asks for the same kernel's again and again). */
+let lastKernel: Kernel | null = null;
+let lastPins: PinState | null = null;
 
 /** The kernel's pinned-memory accounting. */
 export function pin_state(k: Kernel): PinState {
+  if (k === lastKernel) return lastPins!;
   let s = pins.get(k);
   if (s === undefined) {
     s = new PinState(k, DEFAULT_PINNED_LIMIT);
     pins.set(k, s);
   }
+  lastKernel = k;
+  lastPins = s;
   return s;
 }
+
+/** The buffer heads of a kiobuf with no transfer of its own (never changed: a fresh array replaces it). */
+const NO_BHS: readonly BufferHead[] = Object.freeze([]);
 
 /** Sets the limit on pinned user memory (bytes). */
 export function set_pinned_limit(k: Kernel, bytes: number): void {
@@ -110,8 +121,17 @@ export class KioBuf {
   private_data: unknown = null;
   mapped = true;
   /** The buffer heads of the current transfer. */
-  bhs: BufferHead[] = [];
-  constructor(k: Kernel, p: Process, addr: number, length: number, rw: Rw, region: Region, pinned: number) {
+  bhs: readonly BufferHead[] = NO_BHS;
+  constructor(
+    k: Kernel,
+    p: Process,
+    addr: number,
+    length: number,
+    rw: Rw,
+    region: Region,
+    pinned: number,
+    ps: PinState = pin_state(k),
+  ) {
     this.id = k.nextId('kiobuf');
     this.p = p;
     this.addr = addr;
@@ -120,7 +140,7 @@ export class KioBuf {
     this.region = region;
     this.pinnedBytes = pinned;
     this.obj = k.newObjectId();
-    this.wait = pin_state(k).wqPool.pop() ?? init_waitqueue_head(k, `kiobuf${this.id}.wait`, 'kiobuf.wait');
+    this.wait = ps.wqPool.pop() ?? init_waitqueue_head(k, `kiobuf${this.id}.wait`, 'kiobuf.wait');
   }
   /** The pinned user bytes [off, off+len) of the buffer. */
   view(off: number, len: number): Uint8Array {
@@ -146,56 +166,98 @@ export function user_region(p: Process, addr: number, len: number, write = false
  * `map_user_kiobuf(rw, p, addr, len)`: pins user memory [addr, addr+len) (readable, and writable
  * for a READ into it). Returns the kiobuf, -EFAULT for an unmapped range, or -ENOMEM when pinning
  * would pass the limit. Never sleeps.
+ *
+ * Its parts, for a hot caller that makes its one operation inline: `kiobuf_region` (the checks),
+ * `kiobuf_pin_bytes`, `yield kiobuf_pin_op(...)` (the pinning, an `atomic()` section: true when
+ * it pinned), then `new KioBuf(...)` or `kiobuf_pin_refused(k)`.
  */
 export function* map_user_kiobuf(rw: Rw, p: Process, addr: number, len: number): KernelCode<KioBuf | number> {
   const k = kernel();
+  const region = kiobuf_region(rw, p, addr, len);
+  if (region === null) return -EFAULT;
+  const bytes = kiobuf_pin_bytes(addr, len);
+  const ps = pin_state(k);
+  const ok: boolean = yield kiobuf_pin_op(k, ps, region, bytes);
+  if (!ok) return kiobuf_pin_refused(k);
+  return new KioBuf(k, p, addr, len, rw, region, bytes, ps);
+}
+
+/**
+ * The checks of `map_user_kiobuf`: the region holding [addr, addr+len) (writable too for a
+ * READ into it), or null (-EFAULT).
+ */
+export function kiobuf_region(rw: Rw, p: Process, addr: number, len: number): Region | null {
   const region = p.mm.find(addr, len);
-  if (region === undefined || len <= 0) return -EFAULT;
-  if (rw === READ && user_region(p, addr, len, true) === null) return -EFAULT;
+  if (region === undefined || len <= 0) return null;
+  // As `user_region(p, addr, len, true)`, on the region just found.
+  if (rw === READ && ((region.prot & PROT_WRITE) === 0 || (region.prot & PROT_READ) === 0)) return null;
+  return region;
+}
+
+/** The bytes pinning [addr, addr+len) accounts (whole pages). */
+export function kiobuf_pin_bytes(addr: number, len: number): number {
   const firstPage = Math.floor(addr / PAGE_SIZE);
   const lastPage = Math.floor((addr + len - 1) / PAGE_SIZE);
-  const bytes = (lastPage - firstPage + 1) * PAGE_SIZE;
-  const ps = pin_state(k);
-  const ok: boolean = yield atomic_op(ps.obj, true, 'map_user_kiobuf: pin', () => {
+  return (lastPage - firstPage + 1) * PAGE_SIZE;
+}
+
+/** The pinning of `map_user_kiobuf`: an `atomic()` section whose result says whether it pinned. */
+export function kiobuf_pin_op(k: Kernel, ps: PinState, region: Region, bytes: number): AtomicOp {
+  return atomic_op(ps.obj, true, 'map_user_kiobuf: pin', () => {
     if (ps.pinnedBytes + bytes > ps.limitBytes) return false;
     ps.pinnedBytes += bytes;
     region.pinned++;
-    k.stats['kiobuf.pinnedBytes'] = ps.pinnedBytes;
-    if (ps.pinnedBytes > (k.stats['kiobuf.pinnedPeak'] ?? 0)) k.stats['kiobuf.pinnedPeak'] = ps.pinnedBytes;
+    const stats = k.stats;
+    stats['kiobuf.pinnedBytes'] = ps.pinnedBytes;
+    if (ps.pinnedBytes > (stats['kiobuf.pinnedPeak'] ?? 0)) stats['kiobuf.pinnedPeak'] = ps.pinnedBytes;
     return true;
   });
-  if (!ok) {
-    k.count('kiobuf.pinRefused');
-    return -ENOMEM;
-  }
-  return new KioBuf(k, p, addr, len, rw, region, bytes);
 }
 
-/** `unmap_kiobuf(kio)`: unpins the memory and wakes tasks waiting for pin room. */
+/** `map_user_kiobuf` refused (past the pinned-memory limit): counts it, -ENOMEM. */
+export function kiobuf_pin_refused(k: Kernel): number {
+  k.count('kiobuf.pinRefused');
+  return -ENOMEM;
+}
+
+/**
+ * `unmap_kiobuf(kio)`: unpins the memory and wakes tasks waiting for pin room. Its parts, for a
+ * hot caller that makes its operations inline: `yield unmap_kiobuf_op(kio)` (the unpinning, an
+ * `atomic()` section), then `wake_up_all(&pin_wait)`.
+ */
 export function* unmap_kiobuf(kio: KioBuf): KernelCode<void> {
+  const op = unmap_kiobuf_op(kio);
+  yield op;
+  yield* wake_up_all(pin_state(kernel()).wait);
+}
+
+/** The unpinning of `unmap_kiobuf(kio)`, an `atomic()` section (it marks `kio` unmapped at once). */
+export function unmap_kiobuf_op(kio: KioBuf): AtomicOp {
   if (!kio.mapped) throw new Error(`unmap_kiobuf: kiobuf ${kio.id} is not mapped`);
   kio.mapped = false;
   const k = kernel();
   const ps = pin_state(k);
-  yield atomic_op(ps.obj, true, 'unmap_kiobuf: unpin', () => {
+  return atomic_op(ps.obj, true, 'unmap_kiobuf: unpin', () => {
     ps.pinnedBytes -= kio.pinnedBytes;
     kio.region.pinned--;
     k.stats['kiobuf.pinnedBytes'] = ps.pinnedBytes;
     // Recycle the buffer heads and the wait queue of a finished transfer.
     if (kio.done && kio.wait.list.length === 0) {
-      for (const bh of kio.bhs) {
-        if (bh.b_wait.list.length > 0) continue;
-        k.mem.commit(0, bh.b_state, 0);
-        bh.b_private = null;
-        let pool = ps.bhPool.get(bh.b_size);
-        if (pool === undefined) ps.bhPool.set(bh.b_size, (pool = []));
-        if (pool.length < 1024) pool.push(bh);
+      const bhs = kio.bhs;
+      if (bhs.length > 0) {
+        for (const bh of bhs) {
+          if (bh.b_wait.list.length > 0) continue;
+          k.mem.commit(0, bh.b_state, 0);
+          bh.b_private = null;
+          let pool = ps.bhPool.get(bh.b_size);
+          if (pool === undefined) ps.bhPool.set(bh.b_size, (pool = []));
+          if (pool.length < 1024) pool.push(bh);
+        }
+        kio.bhs = NO_BHS;
       }
-      kio.bhs = [];
       if (ps.wqPool.length < 64) ps.wqPool.push(kio.wait);
     }
   });
-  yield* wake_up_all(ps.wait);
 }
 
 /** Sleeps until `bytes` more could be pinned (or nothing is pinned at all). */

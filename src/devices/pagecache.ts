@@ -98,6 +98,12 @@ export interface InodeOps {
    * `null` for a hole when `create` is false; a negative errno (-ENOSPC, -EFBIG) on failure.
    */
   get_block(inode: Inode, iblock: number, create: boolean): KernelCode<BlockMap | null | number>;
+  /**
+   * For a mapping known at once, without IO, allocation or holes (a block device): the device
+   * block of file block `iblock`, or a negative errno — what `get_block` answers (never fresh),
+   * as a plain call for hot paths.
+   */
+  bmap?(inode: Inode, iblock: number): number;
   /** Writes the inode's metadata and waits: 0 or -errno. */
   write_inode?(inode: Inode): KernelCode<number>;
   /** Frees the blocks from file block `from` on (truncate). */

@@ -44,6 +44,10 @@ export function bdev_inode(k: Kernel, pc: PageCache, dev: BlockDevice): Inode {
       if (iblock < 0 || iblock >= blocks) return -28; // -ENOSPC
       return { block: iblock, fresh: false };
     },
+    bmap(_inode, iblock): number {
+      if (iblock < 0 || iblock >= blocks) return -28; // -ENOSPC
+      return iblock;
+    },
   };
   inode = new Inode(k, pc, 1_000_000 + k.nextId('bdev.inode'), dev.name, dev, ops, dev.sizeBytes);
   bdevs.set(dev, inode);

@@ -30,12 +30,16 @@
  *   a positive value (a real wake) uses up an exclusive slot.
  * In both, non-exclusive entries sit at the head and exclusive ones at the tail, and
  * `nr_exclusive == 0` wakes everyone.
+ *
+ * Hot paths make the common calls inline from their parts: the list changes under the lock
+ * (`add_exclusive_locked`, `remove_locked`) and the wake-up of a lone task entry
+ * (`lone_task_entry`, `wake_normal_op`, `wake_traced`) — the same operations and trace.
  */
 import type { Cell } from '../kernel/cell.js';
 import { current as cur } from '../kernel/current.js';
 import { EINTR } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { type KernelCode, type Op, READ_ONCE, smp_mb, WRITE_ONCE } from '../kernel/ops.js';
+import { type KernelCode, OP, type Op, READ_ONCE, smp_mb, type WakeOp, WRITE_ONCE } from '../kernel/ops.js';
 import { prebuilt } from '../kernel/prebuilt.js';
 import {
   __set_current_state,
@@ -121,6 +125,8 @@ export class WaitQueueEntry {
   on: WaitQueueHead | null = null;
   /** Back-pointer to whatever embeds this entry (a worktodo, an iocb ...). */
   owner: unknown = null;
+  /** `try_to_wake_up(private, TASK_NORMAL)`'s operation, made on first use (`lone_task_entry`). */
+  wakeOp: WakeOp | null = null;
   constructor(name: string) {
     this.name = name;
   }
@@ -188,9 +194,11 @@ function link(q: WaitQueueHead, e: WaitQueueEntry, tail: boolean, fn: string): b
 /** Unlinks `e` from `q`; true if `q` is now empty. */
 function unlink(q: WaitQueueHead, e: WaitQueueEntry, fn: string): boolean {
   assertLocked(q, fn);
-  const i = q.list.indexOf(e);
+  const list = q.list;
+  const i = list.indexOf(e);
   if (i < 0) throw new Error(`${fn}: entry '${e.name}' is not on wait queue '${q.name}'`);
-  q.list.splice(i, 1);
+  if (i === list.length - 1) list.pop();
+  else list.splice(i, 1);
   e.on = null;
   const k = cur.kernel;
   if (k?.tracing) k.emit('wq.remove', { wq: q.name, entry: e.name });
@@ -245,6 +253,26 @@ export function* remove_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelC
   yield op.lock;
   if (unlink(q, e, '__remove_wait_queue')) yield op.setActive[0];
   yield op.unlock;
+}
+
+/**
+ * The list change of `add_wait_queue_exclusive(q, e)`, for a hot caller that makes its
+ * operations inline: `yield op.lock; if (add_exclusive_locked(q, e)) yield op.setActive[1];
+ * yield op.unlock` (`op = q.op`) is `yield* add_wait_queue_exclusive(q, e)` without a frame.
+ * True when the queue was empty (the caller stores 1 to `active`).
+ */
+export function add_exclusive_locked(q: WaitQueueHead, e: WaitQueueEntry): boolean {
+  e.flags |= WQ_FLAG_EXCLUSIVE;
+  return link(q, e, true, '__add_wait_queue_tail');
+}
+
+/**
+ * The list change of `remove_wait_queue(q, e)`, for a hot caller that makes its operations
+ * inline (as `add_exclusive_locked`). True when the queue is now empty (the caller stores 0 to
+ * `active`).
+ */
+export function remove_locked(q: WaitQueueHead, e: WaitQueueEntry): boolean {
+  return unlink(q, e, '__remove_wait_queue');
 }
 
 /**
@@ -316,12 +344,17 @@ export function* __wake_up_common(
   key: unknown = null,
 ): KernelCode<number> {
   assertLocked(q, '__wake_up_common');
-  if (q.list.length === 0) return 0;
+  const n = q.list.length;
+  if (n === 0) return 0;
   const k = kernel();
   const modern = k.config.wakeSemantics === 'modern';
-  const snapshot = q.list.slice();
+  // The walk goes over the entries queued when it started (callbacks may change the list); a
+  // lone entry needs no copy of the list.
+  const first = q.list[0]!;
+  const snapshot = n === 1 ? null : q.list.slice();
   let woken = 0;
-  for (const e of snapshot) {
+  for (let i = 0; i < n; i++) {
+    const e = snapshot === null ? first : snapshot[i]!;
     if (e.on !== q) continue; // taken off by an earlier callback
     const exclusive = (e.flags & WQ_FLAG_EXCLUSIVE) !== 0;
     if (e.func === null && e.private === null) {
@@ -366,6 +399,45 @@ export function* __wake_up_common(
     }
   }
   return woken;
+}
+
+/**
+ * For a hot waker that holds `q.lock`: the entry to wake when the walk of `__wake_up_common`
+ * would be a lone plain task entry under '2.4-aio' semantics, else null. The caller then makes
+ * the walk inline — `ret = yield try_to_wake_up(e.private, mode)` (a trampolined primitive: no
+ * frame; for TASK_NORMAL, `yield wake_normal_op(e)`), then `wake_traced(q, e, ret)` — the same
+ * operations and trace as the walk.
+ */
+export function lone_task_entry(q: WaitQueueHead): WaitQueueEntry | null {
+  if (q.list.length !== 1) return null;
+  const e = q.list[0]!;
+  if (e.func !== null || e.private === null) return null;
+  const k = cur.kernel;
+  if (k === null || k.config.wakeSemantics === 'modern') return null;
+  assertLocked(q, '__wake_up_common');
+  return e;
+}
+
+/**
+ * The operation of `try_to_wake_up(e.private, TASK_NORMAL)` for the task entry `e`, made once
+ * per entry and task (operations are immutable): what a waker in interrupt context yields
+ * without making the primitive's iterator (an interrupt's context keeps none across
+ * interrupts).
+ */
+export function wake_normal_op(e: WaitQueueEntry): WakeOp {
+  const t = e.private!;
+  let op = e.wakeOp;
+  if (op === null || op.task !== t) {
+    op = { code: OP.WAKE, task: t, mask: TASK_NORMAL };
+    e.wakeOp = op;
+  }
+  return op;
+}
+
+/** The trace of `__wake_up_common` waking the task entry `e` (see `lone_task_entry`). */
+export function wake_traced(q: WaitQueueHead, e: WaitQueueEntry, ret: number): void {
+  const k = cur.kernel;
+  if (k?.tracing) k.emit('wq.wake', { wq: q.name, entry: e.name, func: '', result: ret });
 }
 
 /** `__wake_up(q, mode, nr_exclusive)`: takes the queue lock and walks it. */

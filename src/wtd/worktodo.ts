@@ -163,8 +163,15 @@ export function wtd_queue(wtd: Worktodo): KernelCode<void> {
 
 const marks = new WeakMap<Context, string[]>();
 const checked = new WeakSet<Kernel>();
+/** The kernel `installCheck` saw last (a run marks again and again on the same kernel). */
+let lastChecked: Kernel | null = null;
+/** The last context marked and its marks (`wtd_mark` on a hot path, from the same context). */
+let lastCtx: Context | null = null;
+let lastMarks: string[] = [];
 
 function installCheck(k: Kernel): void {
+  if (k === lastChecked) return;
+  lastChecked = k;
   if (checked.has(k)) return;
   checked.add(k);
   k.scheduleChecks.push((t, on) => {
@@ -195,10 +202,16 @@ export function wtd_mark(name: string): string[] {
   installCheck(k);
   const ctx = cur.ctx;
   if (ctx === null) throw new Error(`${name}() called outside kernel code`);
-  let m = marks.get(ctx);
-  if (m === undefined) {
-    m = [];
-    marks.set(ctx, m);
+  let m: string[] | undefined;
+  if (ctx === lastCtx) m = lastMarks;
+  else {
+    m = marks.get(ctx);
+    if (m === undefined) {
+      m = [];
+      marks.set(ctx, m);
+    }
+    lastCtx = ctx;
+    lastMarks = m;
   }
   m.push(name);
   return m;
