@@ -170,7 +170,8 @@ export interface TimerHandle {
 function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<void> {
   yield handler();
   const hook = k.irqExitHook;
-  if (hook !== null) yield hook();
+  const exit = hook === null ? null : hook();
+  if (exit !== null) yield exit;
 }
 
 /** Interrupt context names (`irq:<name>`), made once per interrupt name. */
@@ -417,8 +418,11 @@ export class Kernel {
     this.live--;
   }
 
-  /** Run at the end of every interrupt handler, in its context (bottom halves, tq_immediate). */
-  irqExitHook: (() => KernelCode<void>) | null = null;
+  /**
+   * Run at the end of every interrupt handler, in its context (bottom halves, tq_immediate):
+   * the code it returns runs there; null when there is nothing to do.
+   */
+  irqExitHook: (() => KernelCode<void> | null) | null = null;
 
   /** Looks a task up by pid. */
   task(pid: number): Task | undefined {

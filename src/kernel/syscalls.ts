@@ -12,7 +12,8 @@
 import { current as cur } from './current.js';
 import { EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOSYS, ESPIPE, ESRCH } from './errno.js';
 import type { Kernel } from './kernel.js';
-import { cpu, type KernelCode } from './ops.js';
+import { cpu, type KernelCode, type Op } from './ops.js';
+import { prebuilt } from './prebuilt.js';
 import {
   type File,
   O_ACCMODE,
@@ -43,6 +44,9 @@ export class SyscallState {
   readonly processes: Process[] = [];
   /** Cost of entering and leaving the kernel, in timed runs (ns). */
   syscallNs = 200;
+  /** The `cpu(syscallNs)` operation, made again when `syscallNs` changes. */
+  entryCost: Op | null = null;
+  entryCostNs = -1;
 }
 
 const states = new WeakMap<Kernel, SyscallState>();
@@ -138,7 +142,14 @@ export function* syscall(name: string, ...args: unknown[]): KernelCode<number> {
   }
   k.count(counter);
   if (h === undefined) return -ENOSYS;
-  if (k.config.timed) yield cpu(st.syscallNs);
+  if (k.config.timed) {
+    // The entry cost, built once per cost.
+    if (st.entryCostNs !== st.syscallNs) {
+      st.entryCost = prebuilt(cpu(st.syscallNs));
+      st.entryCostNs = st.syscallNs;
+    }
+    yield st.entryCost!;
+  }
   // A trampolined call: the handler's operations do not pass through this frame.
   const r: number = yield (h as (p: Process, ...a: unknown[]) => KernelCode<number>)(p, ...args);
   return r;
