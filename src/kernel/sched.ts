@@ -84,13 +84,16 @@ interface Rearmable {
 
 /** `ctx`'s kept iterator in `slot`, made new again; undefined if there is none or it is in use. */
 function rearmed<T extends Rearmable>(ctx: Context, slot: number): T | undefined {
-  const it = ctx.hot?.[slot] as T | undefined;
-  return it?.rearm() ? it : undefined;
+  const hot = ctx.hot;
+  if (hot === null) return undefined;
+  const it = hot[slot] as T | null;
+  return it !== null && it.rearm() ? it : undefined;
 }
 
 /** Keeps `it` in `ctx`'s `slot` (replacing one still in use) and returns it. */
 function keep<T>(ctx: Context, slot: number, it: T): T {
-  (ctx.hot ?? (ctx.hot = []))[slot] = it;
+  // All seven slots from the start: a packed array, not a holey one.
+  (ctx.hot ?? (ctx.hot = [null, null, null, null, null, null, null]))[slot] = it;
   return it;
 }
 
