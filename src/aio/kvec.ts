@@ -24,17 +24,9 @@
 
 import { bh_device, READ, type Rw, submit_bh_check, submit_bh_route } from '../devices/blkdev.js';
 import { alloc_buffer_head, type BufferHead, set_req_op } from '../devices/buffer.js';
-import {
-  KioBuf,
-  kiobuf_pin_bytes,
-  kiobuf_pin_op,
-  kiobuf_pin_refused,
-  kiobuf_region,
-  pin_state,
-  unmap_kiobuf,
-} from '../devices/kiobuf.js';
+import { type KioBuf, map_user_kiobuf, unmap_kiobuf } from '../devices/kiobuf.js';
 import { PAGE_SIZE } from '../devices/page.js';
-import { EFAULT, EINVAL, EIO } from '../kernel/errno.js';
+import { EINVAL, EIO } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
 import { atomic_op, done } from '../kernel/prebuilt.js';
@@ -100,14 +92,8 @@ export function kvec_of(veclets: readonly Veclet[]): Kvec {
  * (A hot caller makes it inline: `map_user_kiobuf`'s parts, then `kvec_of_kiobuf`.)
  */
 export function* map_user_kvec(rw: Rw, p: Process, addr: number, len: number): KernelCode<Kvec | number> {
-  const k = kernel();
-  const region = kiobuf_region(rw, p, addr, len);
-  if (region === null) return -EFAULT;
-  const bytes = kiobuf_pin_bytes(addr, len);
-  const ps = pin_state(k);
-  const ok: boolean = yield kiobuf_pin_op(k, ps, region, bytes);
-  if (!ok) return kiobuf_pin_refused(k);
-  return kvec_of_kiobuf(new KioBuf(k, p, addr, len, rw, region, bytes, ps));
+  const kio: KioBuf | number = yield map_user_kiobuf(rw, p, addr, len);
+  return typeof kio === 'number' ? kio : kvec_of_kiobuf(kio);
 }
 
 /** The kvec pages and whole-page veclets of a region of user memory, by page, made on first use. */

@@ -87,7 +87,7 @@ function rearmed<T extends Rearmable>(ctx: Context, slot: number): T | undefined
   const hot = ctx.hot;
   if (hot === null) return undefined;
   const it = hot[slot] as T | null;
-  return it !== null && it.rearm() ? it : undefined;
+  return it?.rearm() ? it : undefined;
 }
 
 /** Keeps `it` in `ctx`'s `slot` (replacing one still in use) and returns it. */
