@@ -161,6 +161,46 @@ describe('trampolined calls', () => {
     }
   });
 
+  it('kernel code that is an iterator but not a generator runs as a frame and as a task', () => {
+    // The kernel resumes generator objects through the generators' own `next`; any other
+    // iterator (here a hand-written one, and a primitive already started) through its own.
+    const k = new Kernel({ cpus: 1, timed: false });
+    const cell = k.cell('x', 3);
+    /** Yields READ_ONCE(cell) twice (trampolined) and returns the sum: no generator involved. */
+    class TwoLoads implements KernelCode<number> {
+      private n = 0;
+      private sum = 0;
+      next(v?: unknown): IteratorResult<ReturnType<typeof READ_ONCE>, number> {
+        if (this.n > 0) this.sum += v as number;
+        if (this.n++ < 2) return { value: READ_ONCE(cell), done: false };
+        return { value: this.sum, done: true };
+      }
+      return(v: number): IteratorResult<ReturnType<typeof READ_ONCE>, number> {
+        return { value: v, done: true };
+      }
+      throw(e: unknown): IteratorResult<ReturnType<typeof READ_ONCE>, number> {
+        throw e;
+      }
+      [Symbol.iterator](): this {
+        return this;
+      }
+    }
+    const got: number[] = [];
+    k.spawn('frames', function* () {
+      got.push(yield new TwoLoads());
+      // A primitive already started cannot be taken: it runs as a frame, from where it was (its
+      // operation went to whoever called next(); resumed, it returns what it is given).
+      const started = READ_ONCE(cell);
+      started.next();
+      got.push(yield started);
+      got.push(yield new TwoLoads());
+    });
+    k.spawn('iterator-task', () => new TwoLoads());
+    expect(k.run().status).toBe('done');
+    expect(got).toEqual([6, undefined, 6]);
+    expect(k.tasks.find((t) => t.name === 'iterator-task')?.result).toBe(6);
+  });
+
   it('an exception nobody catches stops the run with the task named, as with yield*', () => {
     for (const tramp of [true, false]) {
       const k = new Kernel({ cpus: 1, timed: false });
