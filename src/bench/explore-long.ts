@@ -4,7 +4,6 @@
  *
  * - wtd-lock-page with 2 wtds and 1 sync locker and no preemption bound (about 1.9M executions);
  * - aio-complete-wakeup-mb, wq-active-mb, aio-ring-reap-rmb and aio-cancel-race without bounds;
- * - wq-active-race on 3 CPUs with a second waiter (every lost wake-up it has).
  */
 import { type ExploreReport, explore } from '../check/explore.js';
 import type { Scenario } from '../check/scenario.js';
