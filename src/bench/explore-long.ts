@@ -3,7 +3,7 @@
  * verdicts and sizes. Each prints one line; `--json` prints one JSON object.
  *
  * - wtd-lock-page with 2 wtds and 1 sync locker and no preemption bound (about 1.9M executions);
- * - aio-complete-wakeup-mb, wq-active-mb, aio-ring-reap-rmb and aio-cancel-race without bounds;
+ * - aio-complete-wakeup-mb, wq-active-mb, aio-ring-reap-rmb and aio-cancel-race without bounds.
  */
 import { type ExploreReport, explore } from '../check/explore.js';
 import type { Scenario } from '../check/scenario.js';
