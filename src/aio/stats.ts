@@ -40,13 +40,12 @@ export function aio_stats(k: Kernel): AioStats {
 
 /** Copies `aio_stats(k)` into `k.stats`. */
 export function aio_update_stats(k: Kernel): void {
-  const s = k.stats;
   const lim = aio_limits(k);
   const ps = pin_state(k);
-  s['aio.nr'] = lim.aioNr;
-  s['aio.maxNr'] = lim.aioMaxNr;
-  s['aio.pinned'] = ps.pinnedBytes / PAGE_SIZE;
-  s['aio.maxPinned'] = Math.floor(ps.limitBytes / PAGE_SIZE);
-  s['aio.maxSize'] = lim.aioMaxSize;
-  s['aio.reqsActive'] = lim.reqsActive;
+  k.setStat('aio.nr', lim.aioNr);
+  k.setStat('aio.maxNr', lim.aioMaxNr);
+  k.setStat('aio.pinned', ps.pinnedBytes / PAGE_SIZE);
+  k.setStat('aio.maxPinned', Math.floor(ps.limitBytes / PAGE_SIZE));
+  k.setStat('aio.maxSize', lim.aioMaxSize);
+  k.setStat('aio.reqsActive', lim.reqsActive);
 }

@@ -52,6 +52,8 @@ export const KIO_MAX_BYTES = 512 * 1024;
 /** Per-kernel pinned-memory accounting (and pools of kiobuf buffer heads and wait queues). */
 export class PinState {
   pinnedBytes = 0;
+  /** The most ever pinned at once (`stats['kiobuf.pinnedPeak']`). */
+  peakBytes = 0;
   /** Idle buffer heads of finished kiobufs, by size. */
   readonly bhPool = new Map<number, BufferHead[]>();
   /** Idle kiobuf wait queues. */
@@ -207,9 +209,11 @@ export function kiobuf_pin_op(k: Kernel, ps: PinState, region: Region, bytes: nu
     if (ps.pinnedBytes + bytes > ps.limitBytes) return false;
     ps.pinnedBytes += bytes;
     region.pinned++;
-    const stats = k.stats;
-    stats['kiobuf.pinnedBytes'] = ps.pinnedBytes;
-    if (ps.pinnedBytes > (stats['kiobuf.pinnedPeak'] ?? 0)) stats['kiobuf.pinnedPeak'] = ps.pinnedBytes;
+    k.setStat('kiobuf.pinnedBytes', ps.pinnedBytes);
+    if (ps.pinnedBytes > ps.peakBytes) {
+      ps.peakBytes = ps.pinnedBytes;
+      k.setStat('kiobuf.pinnedPeak', ps.pinnedBytes);
+    }
     return true;
   });
 }
@@ -240,7 +244,7 @@ export function unmap_kiobuf_op(kio: KioBuf): AtomicOp {
   return atomic_op(ps.obj, true, 'unmap_kiobuf: unpin', () => {
     ps.pinnedBytes -= kio.pinnedBytes;
     kio.region.pinned--;
-    k.stats['kiobuf.pinnedBytes'] = ps.pinnedBytes;
+    k.setStat('kiobuf.pinnedBytes', ps.pinnedBytes);
     // Recycle the buffer heads and the wait queue of a finished transfer.
     if (kio.done && kio.wait.list.length === 0) {
       const bhs = kio.bhs;

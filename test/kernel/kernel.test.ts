@@ -338,3 +338,46 @@ describe('violations', () => {
     void spin_unlock;
   });
 });
+
+describe('stats', () => {
+  type StatOp =
+    | { k: 'count'; name: number; n: number }
+    | { k: 'set'; name: number; v: number }
+    | { k: 'read' };
+  const statOp: fc.Arbitrary<StatOp> = fc.oneof(
+    fc.record({ k: fc.constant('count' as const), name: fc.nat(2), n: fc.integer({ min: -3, max: 5 }) }),
+    fc.record({ k: fc.constant('set' as const), name: fc.nat(2), v: fc.integer({ min: 0, max: 9 }) }),
+    fc.record({ k: fc.constant('read' as const) }),
+  );
+
+  test.prop([fc.array(statOp, { maxLength: 40 }), fc.boolean()])(
+    'count, setStat and direct writes to stats add up in order, as on a plain record',
+    (ops, direct) => {
+      // `count` keeps its amounts aside until `stats` is read: whatever the interleaving of
+      // counts, gauges (setStat, or a write through `stats`) and reads, the figures are those a
+      // plain record would hold.
+      const k = new Kernel({ cpus: 1 });
+      const model: Record<string, number> = {};
+      const names = ['a', 'b', 'c'];
+      for (const op of ops) {
+        if (op.k === 'count') {
+          const name = names[op.name]!;
+          k.count(name, op.n);
+          model[name] = (model[name] ?? 0) + op.n;
+        } else if (op.k === 'set') {
+          const name = names[op.name]!;
+          if (direct) k.stats[name] = op.v;
+          else k.setStat(name, op.v);
+          model[name] = op.v;
+        } else {
+          expect({ ...k.stats }).toEqual(model);
+          expect(Object.keys(k.stats)).toEqual(Object.keys(model));
+        }
+      }
+      expect({ ...k.stats }).toEqual(model);
+      // Names keep the order of their first use (the run's JSON prints them in that order).
+      expect(Object.keys(k.stats)).toEqual(Object.keys(model));
+      expect(k.snapshotStats()).toEqual(model);
+    },
+  );
+});
