@@ -495,14 +495,15 @@ export class Kernel {
 
   private enqueue(t: Task, cpu: Cpu): void {
     t.cpu = cpu;
-    if (cpu.task === null && cpu.stack.length === 0 && cpu.runqueue.length === 0) {
+    const idle = cpu.task === null && cpu.stack.length === 0;
+    if (idle && cpu.runqueue.length === 0) {
       // An idle CPU with an empty queue takes `t` at once (what refill would pick).
       this.switchTo(cpu, t, -1, 'TASK_RUNNING');
       return;
     }
     t.queued = true;
     cpu.runqueue.push(t);
-    if (cpu.task === null && cpu.stack.length === 0) this.refill(cpu);
+    if (idle) this.refill(cpu);
   }
 
   /** An idle CPU takes the next runnable task (its own queue first, then steals). */

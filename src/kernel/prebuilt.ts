@@ -13,13 +13,15 @@
  * - `prebuilt(primitive)`: the operation of a one-operation primitive.
  * - `done(value)`: kernel code that returns `value` at once, for plain functions that hand back
  *   either a generator or an immediate result (one `yield*` level less than a wrapper).
- * - `write_once_op(cell, v)`, `atomic_op(obj, write, label, fn)`: the operation of
- *   `WRITE_ONCE(cell, v)` / `atomic(obj, write, label, fn)` made directly, for hot paths whose
+ * - `write_once_op(cell, v)`, `atomic_op(obj, write, label, fn)`, `wake_op(task, mask)`: the
+ *   operation of `WRITE_ONCE(cell, v)` / `atomic(obj, write, label, fn)` /
+ *   `try_to_wake_up(task, mask)` made directly, for hot paths whose
  *   operands change at every use: `yield write_once_op(c, v)` is `yield* WRITE_ONCE(c, v)`
  *   without the primitive's iterator (the result of `yield atomic_op(...)` is `fn`'s).
  */
 import type { Cell } from './cell.js';
-import { type AtomicOp, type KernelCode, OP, type Op, type StoreOp } from './ops.js';
+import { type AtomicOp, type KernelCode, OP, type Op, type StoreOp, type WakeOp } from './ops.js';
+import type { Task } from './task.js';
 
 /** The operation a one-operation primitive yields (see the module doc for which qualify). */
 export function prebuilt(primitive: KernelCode<unknown>): Op {
@@ -61,6 +63,11 @@ export function done<T>(value: T): KernelCode<T> {
 /** The operation of `WRITE_ONCE(cell, value)` (see the module doc). */
 export function write_once_op(cell: Cell, value: number): StoreOp {
   return { code: OP.STORE, cell, value, how: 'WRITE_ONCE' };
+}
+
+/** The operation of `try_to_wake_up(task, mask)` (its result is the primitive's: 1 if woken). */
+export function wake_op(task: Task, mask: number): WakeOp {
+  return { code: OP.WAKE, task, mask };
 }
 
 /** The operation of `atomic(obj, write, label, fn)` (see the module doc). */

@@ -26,6 +26,7 @@ import {
   type WakeOp,
   WRITE_ONCE,
 } from './ops.js';
+import { wake_op } from './prebuilt.js';
 import {
   type Context,
   TASK_INTERRUPTIBLE,
@@ -126,9 +127,9 @@ export function schedule(on = ''): KernelCode<void> {
 /** `try_to_wake_up(p, state)`: 1 if `p` was in one of `mask`'s states and is now runnable. */
 export function try_to_wake_up(p: Task, mask: number): KernelCode<number> {
   const ctx = cur.ctx;
-  if (ctx === null) return new OpIter<number>({ code: OP.WAKE, task: p, mask });
+  if (ctx === null) return new OpIter<number>(wake_op(p, mask));
   const it = rearmed<OpIter<number>>(ctx, HOT_WAKE);
-  if (it === undefined) return keep(ctx, HOT_WAKE, new OpIter<number>({ code: OP.WAKE, task: p, mask }));
+  if (it === undefined) return keep(ctx, HOT_WAKE, new OpIter<number>(wake_op(p, mask)));
   const op = it.op as Mutable<WakeOp>;
   op.task = p;
   op.mask = mask;

@@ -39,8 +39,8 @@ import type { Cell } from '../kernel/cell.js';
 import { current as cur } from '../kernel/current.js';
 import { EINTR } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { type KernelCode, OP, type Op, READ_ONCE, smp_mb, type WakeOp, WRITE_ONCE } from '../kernel/ops.js';
-import { prebuilt } from '../kernel/prebuilt.js';
+import { type KernelCode, type Op, READ_ONCE, smp_mb, type WakeOp, WRITE_ONCE } from '../kernel/ops.js';
+import { prebuilt, wake_op } from '../kernel/prebuilt.js';
 import {
   __set_current_state,
   current,
@@ -217,7 +217,7 @@ export function* __add_wait_queue_tail(q: WaitQueueHead, e: WaitQueueEntry): Ker
 
 /** `__remove_wait_queue(q, e)`; caller holds `q.lock`. */
 export function* __remove_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
-  if (unlink(q, e, '__remove_wait_queue')) yield q.op.setActive[0];
+  if (remove_locked(q, e)) yield q.op.setActive[0];
 }
 
 function assertLocked(q: WaitQueueHead, fn: string): void {
@@ -242,8 +242,7 @@ export function* add_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode
 export function* add_wait_queue_exclusive(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
   const op = q.op;
   yield op.lock;
-  e.flags |= WQ_FLAG_EXCLUSIVE;
-  if (link(q, e, true, '__add_wait_queue_tail')) yield op.setActive[1];
+  if (add_exclusive_locked(q, e)) yield op.setActive[1];
   yield op.unlock;
 }
 
@@ -251,7 +250,7 @@ export function* add_wait_queue_exclusive(q: WaitQueueHead, e: WaitQueueEntry): 
 export function* remove_wait_queue(q: WaitQueueHead, e: WaitQueueEntry): KernelCode<void> {
   const op = q.op;
   yield op.lock;
-  if (unlink(q, e, '__remove_wait_queue')) yield op.setActive[0];
+  if (remove_locked(q, e)) yield op.setActive[0];
   yield op.unlock;
 }
 
@@ -428,7 +427,7 @@ export function wake_normal_op(e: WaitQueueEntry): WakeOp {
   const t = e.private!;
   let op = e.wakeOp;
   if (op === null || op.task !== t) {
-    op = { code: OP.WAKE, task: t, mask: TASK_NORMAL };
+    op = wake_op(t, TASK_NORMAL);
     e.wakeOp = op;
   }
   return op;
