@@ -49,17 +49,17 @@ export function buildAioReader(ios: number, depth = DEPTH): { k: Kernel; done: (
 }
 
 function model(ios: number): BenchModelResult {
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildAioReader(ios),
     (w) => {
       w.k.run();
     },
   );
-  const done = workload.done();
+  const done = m.workload.done();
   if (done !== ios) throw new Error(`aio bench: ${done} of ${ios} IOs completed`);
-  return result(runSec, done, 'io', {
-    simNsPerIo: Math.round(workload.k.now / ios),
-    stepsPerIo: Math.round(workload.k.steps / ios),
+  return result(m, done, 'io', {
+    simNsPerIo: Math.round(m.workload.k.now / ios),
+    stepsPerIo: Math.round(m.workload.k.steps / ios),
   });
 }
 

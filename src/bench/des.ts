@@ -140,31 +140,31 @@ export function buildPingPong(handoffs: number): { sim: Sim; count: () => number
 
 function timeouts(o: BenchOptions): BenchModelResult {
   const until = o.quick ? 200 : 2000;
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildTimeouts(1000, until),
     (w) => w.sim.run(w.until),
   );
-  return result(runSec, workload.count(), 'timeout', { processes: 1000, simTime: until });
+  return result(m, m.workload.count(), 'timeout', { processes: 1000, simTime: until });
 }
 
 function resource(o: BenchOptions): BenchModelResult {
   const customers = o.quick ? 50_000 : 500_000;
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildMMc(customers, 3.2, 4),
     (w) => w.sim.run(),
   );
-  const { served, meanWait } = workload.stats();
-  return result(runSec, served, 'customer', { meanWait, erlangC: erlangCWait(3.2, 1, 4) });
+  const { served, meanWait } = m.workload.stats();
+  return result(m, served, 'customer', { meanWait, erlangC: erlangCWait(3.2, 1, 4) });
 }
 
 function pingpong(o: BenchOptions): BenchModelResult {
   const handoffs = o.quick ? 100_000 : 1_000_000;
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildPingPong(handoffs),
     (w) => w.sim.run(),
   );
-  const work = workload.count();
-  return result(runSec, work, 'handoff', { nsPerHandoff: (runSec * 1e9) / work });
+  const work = m.workload.count();
+  return result(m, work, 'handoff', { nsPerHandoff: (m.runSec * 1e9) / work });
 }
 
 /** The `des` group: `timeouts`, `resource`, `pingpong`. */

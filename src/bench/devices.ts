@@ -46,17 +46,17 @@ export function buildReader(path: 'file' | 'raw', reads: number): { k: Kernel; d
 }
 
 function model(path: 'file' | 'raw', reads: number): BenchModelResult {
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildReader(path, reads),
     (w) => {
       w.k.run();
     },
   );
-  const done = workload.done();
+  const done = m.workload.done();
   if (done !== reads) throw new Error(`devices bench: ${done} of ${reads} reads completed`);
-  return result(runSec, done, 'read', {
-    simNsPerRead: Math.round(workload.k.now / reads),
-    stepsPerRead: Math.round(workload.k.steps / reads),
+  return result(m, done, 'read', {
+    simNsPerRead: Math.round(m.workload.k.now / reads),
+    stepsPerRead: Math.round(m.workload.k.steps / reads),
   });
 }
 

@@ -28,7 +28,7 @@ function plainDfs(name: string, reps: number): BenchModelResult {
   const opts = { strategy: 'exhaustive', sleepSets: false, stopOnFirst: false, minimize: false } as const;
   const first = explore(s, opts);
   if (!first.complete) throw new Error(`bench explore: plain DFS of ${name} did not complete`);
-  const { runSec, workload } = measure(
+  const m = measure(
     () => ({ executions: 0, violations: 0 }),
     (w) => {
       for (let i = 0; i < reps; i++) {
@@ -38,7 +38,7 @@ function plainDfs(name: string, reps: number): BenchModelResult {
       }
     },
   );
-  return result(runSec, workload.executions, 'execution', {
+  return result(m, m.workload.executions, 'execution', {
     executionsPerSearch: first.explored,
     finalStates: first.coverage.distinctFinalStates,
     violationsPerSearch: first.violations.length,
@@ -52,7 +52,7 @@ function sbMbComplete(reps: number): BenchModelResult {
   const first = explore(s);
   if (!first.complete || first.violations.length > 0)
     throw new Error('bench explore: sb-mb did not reach a complete clean verdict');
-  const { runSec, workload } = measure(
+  const m = measure(
     () => ({ verdicts: 0, executions: 0 }),
     (w) => {
       for (let i = 0; i < reps; i++) {
@@ -62,10 +62,10 @@ function sbMbComplete(reps: number): BenchModelResult {
       }
     },
   );
-  return result(runSec, workload.verdicts, 'verdict', {
+  return result(m, m.workload.verdicts, 'verdict', {
     executions: first.explored,
     redundant: first.coverage.redundant,
-    msPerVerdict: (runSec * 1000) / Math.max(1, workload.verdicts),
+    msPerVerdict: (m.runSec * 1000) / Math.max(1, m.workload.verdicts),
   });
 }
 

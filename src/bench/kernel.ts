@@ -125,25 +125,25 @@ function buildPing(rounds: number): { k: Kernel; st: PingState } {
 
 function timeouts(o: BenchOptions): BenchModelResult {
   const until = (o.quick ? 200 : 2000) * UNIT_NS;
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildTimeouts(1000, until),
     (w) => {
       w.k.run({ until: until + 10 * UNIT_NS });
     },
   );
-  return result(runSec, workload.st.count, 'timeout', { steps: workload.k.steps });
+  return result(m, m.workload.st.count, 'timeout', { steps: m.workload.k.steps });
 }
 
 function resource(o: BenchOptions): BenchModelResult {
   const n = o.quick ? 50_000 : 500_000;
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildMmc(n),
     (w) => {
       w.k.run();
     },
   );
-  const st = workload.st;
-  return result(runSec, st.served, 'customer', {
+  const st = m.workload.st;
+  return result(m, st.served, 'customer', {
     meanWait: st.waitSum / Math.max(1, st.served) / UNIT_NS,
     erlangC: erlangCWait(3.2, 1, 4),
   });
@@ -151,14 +151,14 @@ function resource(o: BenchOptions): BenchModelResult {
 
 function pingpong(o: BenchOptions): BenchModelResult {
   const rounds = o.quick ? 100_000 : 1_000_000;
-  const { runSec, workload } = measure(
+  const m = measure(
     () => buildPing(rounds),
     (w) => {
       w.k.run();
     },
   );
-  const n = workload.st.handoffs;
-  return result(runSec, n, 'handoff', { nsPerHandoff: (runSec * 1e9) / Math.max(1, n) });
+  const n = m.workload.st.handoffs;
+  return result(m, n, 'handoff', { nsPerHandoff: (m.runSec * 1e9) / Math.max(1, n) });
 }
 
 /** The `kernel` group. */

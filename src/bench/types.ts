@@ -4,14 +4,21 @@
  * - `BenchGroup`: a named set of models; `src/bench/groups.ts` lists the groups.
  * - `BenchModelResult`: what one model reports (the JSON shape of `--json`).
  * - `BenchOptions`: what the harness passes to a model (`quick` for smaller sizes).
- * - `measure`: builds and runs a workload once to warm up, then again timed, and returns the
- *   timed seconds of the run alone (not of the build).
+ * - `measure`: builds and runs a workload twice to warm up, then several times timed, and returns
+ *   the median of the timed runs (each the run alone, not the build), with the fastest and
+ *   slowest.
  * - `result`: assembles a `BenchModelResult` (perSec and peak RSS filled in).
+ *
+ * Why several runs: the second run of a process is not yet the steady state (it still pays for
+ * the first run's garbage and for late optimisation: pingpong's second run is often 20-40%
+ * slower than its later ones), and the machine's own noise comes and goes within seconds. The
+ * median of the runs after two warm-ups is the figure; `minSec` and `maxSec` show the spread.
+ * Before each timed run the garbage of the runs before is collected (with --expose-gc).
  */
 
 /** What one benchmark model reports. Extra figures (`meanWait`, `nsPerHandoff`, ...) sit beside the fixed ones. */
 export interface BenchModelResult {
-  /** Seconds spent in the measured run alone, after one warm-up run. */
+  /** Seconds of the measured run alone: the median of the timed runs, after two warm-up runs. */
   runSec: number;
   /** Units of work done in the measured run. */
   work: number;
@@ -44,25 +51,77 @@ export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-/**
- * Warm-up then measurement: `run(build())` once untimed, then `run(build())` again timed.
- * Returns the timed run's seconds and the workload it ran (to read counters from).
- */
-export function measure<W>(build: () => W, run: (workload: W) => void): { runSec: number; workload: W } {
-  run(build());
-  const workload = build();
-  const t0 = process.hrtime.bigint();
-  run(workload);
-  const t1 = process.hrtime.bigint();
-  return { runSec: Number(t1 - t0) / 1e9, workload };
+/** The garbage collector, when node runs with --expose-gc. */
+const collect = (globalThis as { gc?: () => void }).gc;
+
+/** Warm-up runs before the timed ones. */
+const WARMUPS = 2;
+/** Timed runs: at most this many ... */
+const MAX_RUNS = 5;
+/** ... and at least this many, stopping early once the timed runs add up to `LONG_SEC`. */
+const MIN_RUNS = 3;
+const LONG_SEC = 8;
+
+/** What `measure` gives: the median timed run, the spread, and the last workload run. */
+export interface Measured<W> {
+  /** Median of the timed runs, in seconds. */
+  runSec: number;
+  /** Fastest timed run. */
+  minSec: number;
+  /** Slowest timed run. */
+  maxSec: number;
+  /** How many timed runs. */
+  runs: number;
+  /** The workload of the last timed run (to read counters from). */
+  workload: W;
 }
 
-/** Builds a result: `perSec` = work / runSec, `peakRssMiB` read now, then `extra`. */
+/**
+ * Warm-up then measurement: `run(build())` `WARMUPS` times untimed, then `run(build())` timed
+ * `MIN_RUNS` to `MAX_RUNS` times (see the module doc). Only `run` is timed, never `build`.
+ */
+export function measure<W>(build: () => W, run: (workload: W) => void): Measured<W> {
+  for (let i = 0; i < WARMUPS; i++) run(build());
+  const times: number[] = [];
+  let total = 0;
+  let workload: W;
+  do {
+    workload = build();
+    // The runs before leave garbage: collect it now, not during this run (when the harness
+    // exposes the collector, as `npm run bench` does for its child processes).
+    collect?.();
+    const t0 = process.hrtime.bigint();
+    run(workload);
+    const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+    times.push(sec);
+    total += sec;
+  } while (times.length < MAX_RUNS && (times.length < MIN_RUNS || total < LONG_SEC));
+  times.sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  const runSec = times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { runSec, minSec: times[0]!, maxSec: times[times.length - 1]!, runs: times.length, workload };
+}
+
+/**
+ * Builds a result from measurement `m`: `perSec` = work / median run, `peakRssMiB` read now,
+ * then `extra`, then the spread (`minSec`, `maxSec`, `runs`).
+ */
 export function result(
-  runSec: number,
+  m: Measured<unknown>,
   work: number,
   unit: string,
   extra: Record<string, number | string | boolean> = {},
 ): BenchModelResult {
-  return { runSec, work, unit, perSec: runSec > 0 ? work / runSec : 0, peakRssMiB: peakRssMiB(), ...extra };
+  const runSec = m.runSec;
+  return {
+    runSec,
+    work,
+    unit,
+    perSec: runSec > 0 ? work / runSec : 0,
+    peakRssMiB: peakRssMiB(),
+    ...extra,
+    minSec: m.minSec,
+    maxSec: m.maxSec,
+    runs: m.runs,
+  };
 }
