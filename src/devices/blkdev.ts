@@ -68,6 +68,12 @@ export const DEFAULT_BLOCK_COSTS: BlockCosts = Object.freeze({
   irqPerBhNs: 100,
 });
 
+/**
+ * An unwritten chunk's bytes, copied out with `set` (a copy stays in generated code; `fill` is
+ * a call into the runtime). Never written.
+ */
+const ZERO_CHUNK = new Uint8Array(STORE_CHUNK);
+
 /** A device's bytes, allocated sparsely in 4 KiB chunks. */
 export class SparseStore {
   readonly chunks = new Map<number, Uint8Array>();
@@ -80,7 +86,7 @@ export class SparseStore {
       const co = pos - ci * STORE_CHUNK;
       const n = Math.min(STORE_CHUNK - co, dst.length - done);
       const c = this.chunks.get(ci);
-      if (c === undefined) dst.fill(0, done, done + n);
+      if (c === undefined) dst.set(n === STORE_CHUNK ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, n), done);
       else dst.set(n === STORE_CHUNK ? c : c.subarray(co, co + n), done);
       done += n;
     }

@@ -355,6 +355,9 @@ function* pump(s: Pump): KernelCode<PumpResult> {
   }
 }
 
+/** A zeroed iocb, copied over a slot's iocb before it is filled in. */
+const ZERO_IOCB = new Uint8Array(64);
+
 /** The state of one `aio_pump`: its iocbs, pointer array and events in user memory, the slots. */
 class Pump {
   readonly k: Kernel;
@@ -420,7 +423,7 @@ class Pump {
       const next = this.next;
       const r = reqs[next]!;
       const at = slot * 64;
-      this.u8.fill(0, at, at + 64);
+      this.u8.set(ZERO_IOCB, at);
       this.put64(at, next + 1); // aio_data
       dv.setUint16(at + 16, r.op, true);
       dv.setUint32(at + 20, r.fd, true);
