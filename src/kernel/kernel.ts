@@ -701,8 +701,7 @@ export class Kernel {
           // Thrown out of a trampolined call: into its caller, as `yield*` would.
           const calls = ctx.calls;
           if (calls === null || calls.length === 0) throw this.wrapError(ctx, e);
-          ctx.gen = calls.pop()!;
-          ctx.native = isGenerator(ctx.gen);
+          this.popFrame(ctx, calls);
           value = e;
           threw = true;
           continue;
@@ -712,8 +711,7 @@ export class Kernel {
           const calls = ctx.calls;
           if (calls !== null && calls.length > 0) {
             // A trampolined call returns: resume its caller with the result.
-            ctx.gen = calls.pop()!;
-            ctx.native = isGenerator(ctx.gen);
+            this.popFrame(ctx, calls);
             value = r.value;
             continue;
           }
@@ -739,6 +737,7 @@ export class Kernel {
           }
           if (direct === null) {
             if (ctx.calls === null) ctx.calls = [];
+            if (!ctx.native) (ctx.foreign ?? (ctx.foreign = [])).push(ctx.calls.length);
             ctx.calls.push(ctx.gen);
             ctx.gen = callee;
             ctx.native = isGenerator(callee);
@@ -858,6 +857,16 @@ export class Kernel {
     }
   }
 
+  /** Resumes `ctx`'s innermost caller (`calls`, not empty) as its running frame. */
+  private popFrame(ctx: Context, calls: KernelCode<unknown>[]): void {
+    ctx.gen = calls.pop()!;
+    const f = ctx.foreign;
+    if (f !== null && f.length > 0 && f[f.length - 1] === calls.length) {
+      f.pop();
+      ctx.native = false;
+    } else ctx.native = true;
+  }
+
   private wrapError(ctx: Context, e: unknown): Error {
     const msg = e instanceof Error ? e.message : String(e);
     const err = new Error(
@@ -921,6 +930,7 @@ export class Kernel {
     // An exited task stays listed (for names in traces and reports): let go of its code.
     t.gen = PLACEHOLDER;
     t.calls = null;
+    t.foreign = null;
     t.hot = null;
     t.give = null;
     t.state.value = 8;

@@ -80,6 +80,12 @@ export class Context {
    * the first call: most contexts of a short exploration never make one).
    */
   calls: KernelCode<unknown>[] | null = null;
+  /**
+   * The indexes in `calls` of the frames that are not generator objects (rare: `done(v)`,
+   * hand-written iterators), ascending, or null: a returning call learns whether its caller is
+   * a generator from here, not from a walk up the caller's prototype chain.
+   */
+  foreign: number[] | null = null;
   /** The visible operation this context is stopped in front of, or null. */
   pending: Op | null = null;
   /** `pending`'s code (read once from the operation: see `Kernel.advance`). */

@@ -217,3 +217,72 @@ describe('trampolined calls', () => {
     }
   });
 });
+
+/** A call tree whose frames are generators or hand-written iterators. */
+interface Mixed {
+  hand: boolean;
+  loads: number;
+  kids: Mixed[];
+}
+
+function mixedArb(depth: number): fc.Arbitrary<Mixed> {
+  return fc.record({
+    hand: fc.boolean(),
+    loads: fc.integer({ min: 0, max: 2 }),
+    kids: depth === 0 ? fc.constant([]) : fc.array(mixedArb(depth - 1), { maxLength: 3 }),
+  });
+}
+
+/** What the frame of `m` returns when the cell holds `x`: 1 + its loads + its callees' results. */
+function mixedValue(m: Mixed, x: number): number {
+  return 1 + m.loads * x + m.kids.reduce((s, k) => s + mixedValue(k, x), 0);
+}
+
+/** The frame of `m`: its loads, then its callees, each called with `yield` (trampolined) or `yield*`. */
+function mixedFrame(m: Mixed, cell: Cell, tramp: boolean): KernelCode<number> {
+  const steps: (() => KernelCode<number>)[] = [];
+  for (let i = 0; i < m.loads; i++) steps.push(() => READ_ONCE(cell));
+  for (const kid of m.kids) steps.push(() => mixedFrame(kid, cell, tramp));
+  if (!m.hand) {
+    return (function* () {
+      let sum = 1;
+      for (const s of steps) sum += tramp ? ((yield s()) as number) : yield* s();
+      return sum;
+    })();
+  }
+  // A hand-written iterator: only trampolined calls can nest in it (it has no yield*).
+  let i = 0;
+  let sum = 1;
+  const it: KernelCode<number> = {
+    next(v?: unknown) {
+      if (i > 0) sum += v as number;
+      if (i < steps.length) return { value: steps[i++]!(), done: false } as IteratorResult<never, number>;
+      return { value: sum, done: true };
+    },
+    return(v: number) {
+      return { value: v, done: true };
+    },
+    throw(e: unknown): never {
+      throw e;
+    },
+    [Symbol.iterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+describe('trampolined calls through frames that are not generators', () => {
+  test.prop([mixedArb(4), fc.boolean()])(
+    'generator and hand-written frames nest in any order, each caller resumed with its callee’s result',
+    (tree, handTask) => {
+      const k = new Kernel({ cpus: 1, timed: false, trace: false });
+      const cell = k.cell('x', 5);
+      // The task's own code is the root frame: a generator, or (handTask) a hand-written one.
+      const root: Mixed = { ...tree, hand: handTask };
+      const t = k.spawn('mixed', () => mixedFrame(root, cell, true));
+      expect(k.run().status).toBe('done');
+      expect(t.result).toBe(mixedValue(root, 5));
+    },
+  );
+});
