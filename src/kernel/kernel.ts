@@ -43,7 +43,6 @@ import { OP, type Op, type Primitive } from './ops.js';
 import { Spinlock } from './spinlock.js';
 import {
   Context,
-  generatorNext,
   isGenerator,
   type SpawnOptions,
   stateName,
@@ -184,6 +183,18 @@ interface Counter {
 const irqContextNames = new Map<string, string>();
 
 /** The full barrier an `smp_store_mb` waits in when its store is buffered. */
+/**
+ * The generators' own `next` (%GeneratorPrototype%.next). `resumeGenerator.call(gen, v)` resumes
+ * any generator object without looking `next` up (`gen.next(v)`, at a site that sees generators
+ * of many functions, looks it up in a megamorphic cache every time). A constant of this module,
+ * not an import: the optimising compiler calls a constant it can see straight into the builtin,
+ * where an imported binding is loaded and called through the generic call.
+ */
+const resumeGenerator = (Object.getPrototypeOf(function* () {}).prototype as Generator).next as (
+  this: KernelCode<unknown>,
+  v: unknown,
+) => IteratorResult<unknown, unknown>;
+
 const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
 
 /** The generator a task holds until its own code is created. */
@@ -695,7 +706,7 @@ export class Kernel {
           r = threw
             ? ctx.gen.throw(value)
             : ctx.native
-              ? (generatorNext.call(ctx.gen, value) as IteratorResult<Op | KernelCall, unknown>)
+              ? (resumeGenerator.call(ctx.gen, value) as IteratorResult<Op | KernelCall, unknown>)
               : ctx.gen.next(value);
         } catch (e) {
           // Thrown out of a trampolined call: into its caller, as `yield*` would.

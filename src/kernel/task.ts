@@ -40,16 +40,6 @@ export function stateName(s: number): string {
 /** %GeneratorPrototype%: what every generator object inherits `next`, `throw` and `return` from. */
 const GeneratorPrototype: object = Object.getPrototypeOf(function* () {}).prototype;
 
-/**
- * The generators' own `next`. Called as `generatorNext.call(gen, v)` it resumes any generator
- * object without a property lookup; `gen.next(v)` at a site that sees generators of many
- * functions looks `next` up in a megamorphic cache each time.
- */
-export const generatorNext = (GeneratorPrototype as Generator).next as (
-  this: KernelCode<unknown>,
-  v: unknown,
-) => IteratorResult<unknown, unknown>;
-
 /** Whether `code` is a generator object (as opposed to another iterator, e.g. a primitive's). */
 export function isGenerator(code: object): boolean {
   return Object.prototype.isPrototypeOf.call(GeneratorPrototype, code);
