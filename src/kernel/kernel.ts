@@ -183,28 +183,11 @@ interface Counter {
 const irqContextNames = new Map<string, string>();
 
 /** The full barrier an `smp_store_mb` waits in when its store is buffered. */
-/** `current`, as a constant of this module (see the operation codes below). */
-const cur = current;
-
-/*
- * The operation codes as constants of this module. The optimising compiler folds a module's
- * own constant into the code; `OP.X` is a load of the imported binding (with its check) and of
- * the property, every time, and the step loop tests codes for every operation.
+/**
+ * `current`, as a constant of this module: the optimising compiler folds a module's own constant
+ * into the code, where an imported binding is loaded and checked at every use.
  */
-const OP_ATOMIC = OP.ATOMIC;
-const OP_COST = OP.COST;
-const OP_FENCE = OP.FENCE;
-const OP_IRQ = OP.IRQ;
-const OP_LOAD = OP.LOAD;
-const OP_LOCK = OP.LOCK;
-const OP_NOTE = OP.NOTE;
-const OP_PRIMITIVE = OP.PRIMITIVE;
-const OP_RMW = OP.RMW;
-const OP_SCHEDULE = OP.SCHEDULE;
-const OP_STORE = OP.STORE;
-const OP_TRYLOCK = OP.TRYLOCK;
-const OP_UNLOCK = OP.UNLOCK;
-const OP_WAKE = OP.WAKE;
+const cur = current;
 
 /**
  * The generators' own `next` (%GeneratorPrototype%.next). `resumeGenerator.call(gen, v)` resumes
@@ -218,7 +201,7 @@ const resumeGenerator = (Object.getPrototypeOf(function* () {}).prototype as Gen
   v: unknown,
 ) => IteratorResult<unknown, unknown>;
 
-const MB_OP: Op = Object.freeze({ code: OP_FENCE, kind: 'smp_mb' });
+const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
 
 /** The generator a task holds until its own code is created. */
 const PLACEHOLDER: KernelCode<unknown> = (function* () {})();
@@ -756,12 +739,12 @@ export class Kernel {
         // The only read of the operation's code (a load that sees every shape of operation and
         // of kernel code); a primitive says its operation's code itself.
         let oc = op.code as number | undefined;
-        if (oc === undefined || oc === OP_PRIMITIVE) {
+        if (oc === undefined || oc === OP.PRIMITIVE) {
           // `yield f()`: a call. A primitive gives up its operation at once; other code runs as
           // a frame on this context's stack.
           const callee = r.value as KernelCall;
           let direct: Op | null = null;
-          if (oc === OP_PRIMITIVE) {
+          if (oc === OP.PRIMITIVE) {
             const p = r.value as unknown as Primitive;
             direct = p.take();
             if (direct !== null) {
@@ -784,7 +767,7 @@ export class Kernel {
         const o: Op = op;
         const code = oc as number;
         switch (code) {
-          case OP_COST: {
+          case OP.COST: {
             const ns = (o as CostOp).ns;
             if (ctx.kind === 'task') (ctx as Task).cpuNs += ns;
             cpu.busyNs += ns;
@@ -803,7 +786,7 @@ export class Kernel {
             }
             continue;
           }
-          case OP_STORE: {
+          case OP.STORE: {
             if (this.sc) break;
             const st = o as StoreOp;
             if (st.how === 'smp_store_mb') {
@@ -811,31 +794,31 @@ export class Kernel {
               this.bufferStore(cpu, st.cell, st.value, false, 'WRITE_ONCE');
               if (this.fenceLocal(cpu, 'smp_mb')) continue;
               ctx.pending = MB_OP;
-              ctx.pendingCode = OP_FENCE;
+              ctx.pendingCode = OP.FENCE;
               ctx.described = false;
               return;
             }
             this.bufferStore(cpu, st.cell, st.value, st.how === 'smp_store_release', st.how);
             continue;
           }
-          case OP_FENCE:
+          case OP.FENCE:
             if (this.fenceLocal(cpu, (o as FenceOp).kind)) continue;
             break;
-          case OP_UNLOCK: {
+          case OP.UNLOCK: {
             if (this.sc) break;
             const u = o as UnlockOp;
             this.unlock(ctx, cpu, u.lock, u.flavour);
             continue;
           }
-          case OP_IRQ: {
+          case OP.IRQ: {
             const q = o as IrqOp;
             value = this.irqOp(cpu, q.action, q.flags);
             continue;
           }
-          case OP_NOTE:
+          case OP.NOTE:
             if (this.tracing) this.emit('note', { text: (o as NoteOp).text });
             continue;
-          case OP_LOCK:
+          case OP.LOCK:
             this.lockPending(ctx, cpu, o as LockOp);
             break;
           default:
@@ -846,11 +829,11 @@ export class Kernel {
         if (
           this.fastForward &&
           this.alone(cpu) &&
-          (code !== OP_LOCK || (o as LockOp).lock.cell.value === 0)
+          (code !== OP.LOCK || (o as LockOp).lock.cell.value === 0)
         ) {
           // A forced move: no other CPU, store buffer, interrupt or due event could act before
           // it, so it runs now, exactly as the step loop would run it next (same step number).
-          if (code === OP_SCHEDULE) {
+          if (code === OP.SCHEDULE) {
             if (ctx.kind !== 'task') {
               ctx.pendingCode = code;
               ctx.pending = o; // the step loop reports sleeping in interrupt context
@@ -1257,40 +1240,40 @@ export class Kernel {
     a.write = true;
     a.obj = -1;
     switch (op.code) {
-      case OP_LOAD:
+      case OP.LOAD:
         a.obj = op.cell.id;
         a.write = false;
         a.label = `load ${op.cell.name}`;
         break;
-      case OP_STORE:
+      case OP.STORE:
         a.obj = op.cell.id;
         a.label = `store ${op.cell.name}`;
         break;
-      case OP_RMW:
+      case OP.RMW:
         a.obj = op.cell.id;
         a.label = `${op.name} ${op.cell.name}`;
         break;
-      case OP_LOCK:
-      case OP_TRYLOCK:
-      case OP_UNLOCK:
+      case OP.LOCK:
+      case OP.TRYLOCK:
+      case OP.UNLOCK:
         a.obj = op.lock.cell.id;
-        a.label = `${op.code === OP_UNLOCK ? 'unlock' : 'lock'} ${op.lock.name}`;
+        a.label = `${op.code === OP.UNLOCK ? 'unlock' : 'lock'} ${op.lock.name}`;
         break;
-      case OP_FENCE:
+      case OP.FENCE:
         a.write = false;
         a.label = op.kind;
         break;
-      case OP_SCHEDULE:
+      case OP.SCHEDULE:
         a.sched = true;
         a.obj = (ctx as Task).state?.id ?? -1;
         a.label = 'schedule';
         break;
-      case OP_WAKE:
+      case OP.WAKE:
         a.sched = true;
         a.obj = op.task.state.id;
         a.label = `wake ${op.task.name}`;
         break;
-      case OP_ATOMIC:
+      case OP.ATOMIC:
         a.obj = op.obj;
         a.write = op.write;
         a.sched = op.sched === true;
@@ -1305,13 +1288,13 @@ export class Kernel {
   private enabled(ctx: Context, cpu: Cpu): boolean {
     const sbEmpty = cpu.sb.entries.length === 0;
     switch (ctx.pendingCode) {
-      case OP_LOCK:
+      case OP.LOCK:
         return (ctx.pending as LockOp).lock.cell.value === 0 && sbEmpty;
-      case OP_TRYLOCK:
-      case OP_RMW:
-      case OP_FENCE:
-      case OP_SCHEDULE:
-      case OP_WAKE:
+      case OP.TRYLOCK:
+      case OP.RMW:
+      case OP.FENCE:
+      case OP.SCHEDULE:
+      case OP.WAKE:
         return sbEmpty;
       default:
         return true;
@@ -1324,7 +1307,7 @@ export class Kernel {
     const code = ctx.pendingCode;
     const cpu = ctx.cpu!;
     ctx.pending = null;
-    if (code === OP_SCHEDULE) {
+    if (code === OP.SCHEDULE) {
       if (ctx.kind !== 'task') {
         this.violation(
           'bug',
@@ -1370,12 +1353,12 @@ export class Kernel {
   private execOpHere(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
     let value: unknown;
     switch (code) {
-      case OP_LOAD: {
+      case OP.LOAD: {
         const o = op as LoadOp;
         value = this.load(cpu, o.cell, o.how);
         break;
       }
-      case OP_STORE: {
+      case OP.STORE: {
         const o = op as StoreOp;
         if (this.sc && !this.tracing) {
           // Sequential consistency: the store is the whole of it (smp_store_mb's barrier waits
@@ -1399,7 +1382,7 @@ export class Kernel {
         }
         break;
       }
-      case OP_RMW: {
+      case OP.RMW: {
         const o = op as RmwOp;
         const old = o.cell.value;
         const nv = o.fn(old);
@@ -1412,15 +1395,15 @@ export class Kernel {
         value = o.ret === 'old' ? old : nv;
         break;
       }
-      case OP_FENCE:
+      case OP.FENCE:
         this.fenceLocal(cpu, (op as FenceOp).kind);
         break;
-      case OP_LOCK: {
+      case OP.LOCK: {
         const o = op as LockOp;
         this.acquire(ctx, cpu, o.lock, o.flavour);
         break;
       }
-      case OP_TRYLOCK: {
+      case OP.TRYLOCK: {
         const o = op as TrylockOp;
         if (o.lock.cell.value === 0) {
           this.acquire(ctx, cpu, o.lock, 'spin_trylock');
@@ -1432,17 +1415,17 @@ export class Kernel {
         }
         break;
       }
-      case OP_UNLOCK: {
+      case OP.UNLOCK: {
         const o = op as UnlockOp;
         this.unlock(ctx, cpu, o.lock, o.flavour);
         break;
       }
-      case OP_WAKE: {
+      case OP.WAKE: {
         const o = op as WakeOp;
         value = this.try_to_wake_up(o.task, o.mask);
         break;
       }
-      case OP_ATOMIC:
+      case OP.ATOMIC:
         try {
           value = (op as AtomicOp).fn();
         } catch (e) {
