@@ -5,20 +5,24 @@
  * - `BenchModelResult`: what one model reports (the JSON shape of `--json`).
  * - `BenchOptions`: what the harness passes to a model (`quick` for smaller sizes).
  * - `measure`: builds and runs a workload twice to warm up, then several times timed, and returns
- *   the median of the timed runs (each the run alone, not the build), with the fastest and
+ *   the fastest of the timed runs (each the run alone, not the build), with the median and the
  *   slowest.
  * - `result`: assembles a `BenchModelResult` (perSec and peak RSS filled in).
  *
- * Why several runs: the second run of a process is not yet the steady state (it still pays for
- * the first run's garbage and for late optimisation: pingpong's second run is often 20-40%
- * slower than its later ones), and the machine's own noise comes and goes within seconds. The
- * median of the runs after two warm-ups is the figure; `minSec` and `maxSec` show the spread.
- * Before each timed run the garbage of the runs before is collected (with --expose-gc).
+ * Why several runs, and the fastest: the second run of a process is not yet the steady state
+ * (it still pays for the first run's garbage and for late optimisation: pingpong's second run
+ * is often 20-40% slower than its later ones). Every model is seeded, so every run does exactly
+ * the same work: what varies between runs is only what the machine adds (other load, its slow
+ * phases, which last from seconds to minutes), and that only ever adds time. The fastest run is
+ * then the best estimate of what the code costs on this machine (the estimator of Julia's
+ * BenchmarkTools, after Chen and Revels, "Robust benchmarking in noisy environments", 2016);
+ * `medianSec` and `maxSec` show how much the machine added. Before each timed run the garbage
+ * of the runs before is collected (with --expose-gc).
  */
 
 /** What one benchmark model reports. Extra figures (`meanWait`, `nsPerHandoff`, ...) sit beside the fixed ones. */
 export interface BenchModelResult {
-  /** Seconds of the measured run alone: the median of the timed runs, after two warm-up runs. */
+  /** Seconds of the measured run alone: the fastest of the timed runs, after two warm-up runs. */
   runSec: number;
   /** Units of work done in the measured run. */
   work: number;
@@ -62,12 +66,12 @@ const MAX_RUNS = 5;
 const MIN_RUNS = 3;
 const LONG_SEC = 8;
 
-/** What `measure` gives: the median timed run, the spread, and the last workload run. */
+/** What `measure` gives: the fastest timed run, the spread, and the last workload run. */
 export interface Measured<W> {
-  /** Median of the timed runs, in seconds. */
+  /** The fastest of the timed runs, in seconds. */
   runSec: number;
-  /** Fastest timed run. */
-  minSec: number;
+  /** Median of the timed runs. */
+  medianSec: number;
   /** Slowest timed run. */
   maxSec: number;
   /** How many timed runs. */
@@ -98,13 +102,13 @@ export function measure<W>(build: () => W, run: (workload: W) => void): Measured
   } while (times.length < MAX_RUNS && (times.length < MIN_RUNS || total < LONG_SEC));
   times.sort((a, b) => a - b);
   const mid = times.length >> 1;
-  const runSec = times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
-  return { runSec, minSec: times[0]!, maxSec: times[times.length - 1]!, runs: times.length, workload };
+  const medianSec = times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { runSec: times[0]!, medianSec, maxSec: times[times.length - 1]!, runs: times.length, workload };
 }
 
 /**
- * Builds a result from measurement `m`: `perSec` = work / median run, `peakRssMiB` read now,
- * then `extra`, then the spread (`minSec`, `maxSec`, `runs`).
+ * Builds a result from measurement `m`: `perSec` = work / fastest run, `peakRssMiB` read now,
+ * then `extra`, then the spread (`medianSec`, `maxSec`, `runs`).
  */
 export function result(
   m: Measured<unknown>,
@@ -120,7 +124,7 @@ export function result(
     perSec: runSec > 0 ? work / runSec : 0,
     peakRssMiB: peakRssMiB(),
     ...extra,
-    minSec: m.minSec,
+    medianSec: m.medianSec,
     maxSec: m.maxSec,
     runs: m.runs,
   };
