@@ -37,6 +37,7 @@ import {
   wake_up_all,
 } from '../waitqueue/waitqueue.js';
 import { type AioLimits, aio_limits } from './limits.js';
+import { aio_update_stats } from './stats.js';
 
 /** Opcodes (`IOCB_CMD_*`, the 2.4 ABI's values). */
 export const IOCB_CMD_PREAD = 0;
@@ -169,6 +170,8 @@ export class Kioctx {
   constructor(k: Kernel, id: number, process: Process, maxReqs: number) {
     this.k = k;
     this.lim = aio_limits(k);
+    // The AIO figures are gauges of k.stats from the first context on.
+    aio_update_stats(k);
     this.eventsWaitName = `aio ctx${id} events`;
     this.id = id;
     this.process = process;

@@ -57,7 +57,6 @@ import { WTD_NEXT, WTD_WAIT, type WtdStep, wtd_chain, wtd_chain_start } from '..
 import { wtd_down, wtd_lock_page, wtd_wait_page } from '../wtd/primitives.js';
 import { Worktodo, wtd_nonblocking, wtd_queue } from '../wtd/worktodo.js';
 import { aio_complete, aio_start, type Kiocb } from './kioctx.js';
-import { aio_update_stats } from './stats.js';
 
 /** One page-cache AIO request in flight: the worktodo and the request's progress. */
 class PcAio extends Worktodo {
@@ -108,7 +107,6 @@ function* noCancel(): KernelCode<void> {}
 
 function* complete(s: PcAio): KernelCode<void> {
   yield* aio_complete(s.req, s.done > 0 ? s.done : s.err);
-  aio_update_stats(s.req.ctx.k);
 }
 
 function* kick_disk(): KernelCode<void> {

@@ -99,7 +99,6 @@ import {
   kvec_of_kiobuf,
   unmap_kvec,
 } from './kvec.js';
-import { aio_update_stats } from './stats.js';
 
 function inodeOf(file: File): Inode {
   return (file.private_data as DevFile).inode;
@@ -612,7 +611,7 @@ function pin_chunk(st: DirectAio, chunk: number): AtomicOp | null {
   const bytes = kiobuf_pin_bytes(addr, chunk);
   st.pinRegion = region;
   st.pinBytes = bytes;
-  return kiobuf_pin_op(st.k, st.ps, region, bytes);
+  return kiobuf_pin_op(st.ps, region, bytes);
 }
 
 /** The kvec of the `chunk` bytes `pin_chunk`'s operation pinned. */
@@ -649,9 +648,7 @@ function* chunk_done(data: unknown, vec: Kvec, res: number): KernelCode<void> {
   }
   if (st.rw === READ && st.started && !st.semHeld) {
     // `finish(st, false)` of a read that started: just aio_complete (no frame for finish).
-    const k = st.k;
     yield aio_complete(st.req, st.done > 0 ? st.done : st.err);
-    aio_update_stats(k);
     return;
   }
   yield finish(st, false);
@@ -725,7 +722,6 @@ function* finish(st: DirectAio, mayBlock: boolean): KernelCode<void> {
     st.started = true;
   }
   yield aio_complete(st.req, result);
-  aio_update_stats(st.req.ctx.k);
 }
 
 /**

@@ -5,8 +5,8 @@
  * with synchronous direct IO), `aio.maxSize` (`aio-max-size`, bytes) and `aio.reqsActive`
  * (requests in flight over all contexts).
  *
- * `aio_stats(k)` reads them; `aio_update_stats(k)` also copies them into `k.stats` (the AIO paths
- * call it when they complete a request; scenarios call it before reporting).
+ * `aio_stats(k)` reads them; `aio_update_stats(k)` makes them gauges of `k.stats` (read whenever
+ * `stats` is read: `aio_init` does it, so nothing on the AIO paths has to).
  */
 
 import { pin_state } from '../devices/kiobuf.js';
@@ -38,14 +38,19 @@ export function aio_stats(k: Kernel): AioStats {
   };
 }
 
-/** Copies `aio_stats(k)` into `k.stats`. */
+/** Kernels whose `stats` have the AIO gauges. */
+const withGauges = new WeakSet<Kernel>();
+
+/** Makes the figures of `aio_stats(k)` gauges of `k.stats` (once per kernel). */
 export function aio_update_stats(k: Kernel): void {
+  if (withGauges.has(k)) return;
+  withGauges.add(k);
   const lim = aio_limits(k);
   const ps = pin_state(k);
-  k.setStat('aio.nr', lim.aioNr);
-  k.setStat('aio.maxNr', lim.aioMaxNr);
-  k.setStat('aio.pinned', ps.pinnedBytes / PAGE_SIZE);
-  k.setStat('aio.maxPinned', Math.floor(ps.limitBytes / PAGE_SIZE));
-  k.setStat('aio.maxSize', lim.aioMaxSize);
-  k.setStat('aio.reqsActive', lim.reqsActive);
+  k.gauge('aio.nr', () => lim.aioNr);
+  k.gauge('aio.maxNr', () => lim.aioMaxNr);
+  k.gauge('aio.pinned', () => ps.pinnedBytes / PAGE_SIZE);
+  k.gauge('aio.maxPinned', () => Math.floor(ps.limitBytes / PAGE_SIZE));
+  k.gauge('aio.maxSize', () => lim.aioMaxSize);
+  k.gauge('aio.reqsActive', () => lim.reqsActive);
 }

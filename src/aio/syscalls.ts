@@ -223,7 +223,6 @@ function* aio_dev_open(p: Process, path: string, flags: number): KernelCode<File
   const ctx = new Kioctx(k, lim.nextId++, p, nr);
   lim.aioNr += nr;
   lim.contexts.push(ctx);
-  k.setStat('aio.nr', lim.aioNr);
   return new File(aioDevOps, flags, path, ctx);
 }
 
@@ -262,7 +261,6 @@ function* aio_dev_release(f: File, p: Process): KernelCode<number> {
   const lim = aio_limits(k);
   lim.aioNr -= ctx.maxReqs;
   lim.contexts.splice(lim.contexts.indexOf(ctx), 1);
-  k.setStat('aio.nr', lim.aioNr);
   return 0;
 }
 

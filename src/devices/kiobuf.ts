@@ -81,8 +81,11 @@ export function pin_state(k: Kernel): PinState {
   if (k === lastKernel) return lastPins!;
   let s = pins.get(k);
   if (s === undefined) {
-    s = new PinState(k, DEFAULT_PINNED_LIMIT);
-    pins.set(k, s);
+    const ps = new PinState(k, DEFAULT_PINNED_LIMIT);
+    pins.set(k, ps);
+    k.gauge('kiobuf.pinnedBytes', () => ps.pinnedBytes);
+    k.gauge('kiobuf.pinnedPeak', () => ps.peakBytes);
+    s = ps;
   }
   lastKernel = k;
   lastPins = s;
@@ -179,7 +182,7 @@ export function* map_user_kiobuf(rw: Rw, p: Process, addr: number, len: number):
   if (region === null) return -EFAULT;
   const bytes = kiobuf_pin_bytes(addr, len);
   const ps = pin_state(k);
-  const ok: boolean = yield kiobuf_pin_op(k, ps, region, bytes);
+  const ok: boolean = yield kiobuf_pin_op(ps, region, bytes);
   if (!ok) return kiobuf_pin_refused(k);
   return new KioBuf(k, p, addr, len, rw, region, bytes, ps);
 }
@@ -204,16 +207,12 @@ export function kiobuf_pin_bytes(addr: number, len: number): number {
 }
 
 /** The pinning of `map_user_kiobuf`: an `atomic()` section whose result says whether it pinned. */
-export function kiobuf_pin_op(k: Kernel, ps: PinState, region: Region, bytes: number): AtomicOp {
+export function kiobuf_pin_op(ps: PinState, region: Region, bytes: number): AtomicOp {
   return atomic_op(ps.obj, true, 'map_user_kiobuf: pin', () => {
     if (ps.pinnedBytes + bytes > ps.limitBytes) return false;
     ps.pinnedBytes += bytes;
     region.pinned++;
-    k.setStat('kiobuf.pinnedBytes', ps.pinnedBytes);
-    if (ps.pinnedBytes > ps.peakBytes) {
-      ps.peakBytes = ps.pinnedBytes;
-      k.setStat('kiobuf.pinnedPeak', ps.pinnedBytes);
-    }
+    if (ps.pinnedBytes > ps.peakBytes) ps.peakBytes = ps.pinnedBytes;
     return true;
   });
 }
@@ -244,7 +243,6 @@ export function unmap_kiobuf_op(kio: KioBuf): AtomicOp {
   return atomic_op(ps.obj, true, 'unmap_kiobuf: unpin', () => {
     ps.pinnedBytes -= kio.pinnedBytes;
     kio.region.pinned--;
-    k.setStat('kiobuf.pinnedBytes', ps.pinnedBytes);
     // Recycle the buffer heads and the wait queue of a finished transfer.
     if (kio.done && kio.wait.list.length === 0) {
       const bhs = kio.bhs;

@@ -254,13 +254,18 @@ export class Kernel {
   /** What `count` added under each name since `stats` was last read. */
   private counters: Map<string, Counter> | null = null;
   private countersDirty = false;
+  /** Gauges read whenever `stats` is read (see `gauge`). */
+  private readonly gauges: { readonly name: string; readonly read: () => number }[] = [];
   /**
-   * Counters and gauges any subsystem may add to (`count`), set (`setStat`) or write directly;
-   * reported in the run's `stats`. Reading it first adds in what was counted since the last
-   * read, so it always holds every count, in order with direct writes.
+   * Counters and gauges any subsystem may add to (`count`), set (`setStat`), read from its own
+   * state (`gauge`) or write directly; reported in the run's `stats`. Reading it first adds in
+   * what was counted since the last read and reads every gauge, so it always holds every count,
+   * in order with direct writes, and every gauge's value now.
    */
   get stats(): Record<string, number> {
     if (this.countersDirty) this.flushCounters();
+    const g = this.gauges;
+    for (let i = 0; i < g.length; i++) this.statsRecord[g[i]!.name] = g[i]!.read();
     return this.statsRecord;
   }
   /** Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
@@ -408,6 +413,18 @@ export class Kernel {
     }
     c.pending += n;
     this.countersDirty = true;
+  }
+
+  /**
+   * Makes `stats[name]` a gauge: `read()`, read whenever `stats` is read (a subsystem's own
+   * figure, such as the bytes pinned now, costs nothing where it changes). The name takes its
+   * place in `stats` now; a second gauge of the same name replaces the first.
+   */
+  gauge(name: string, read: () => number): void {
+    const i = this.gauges.findIndex((g) => g.name === name);
+    if (i >= 0) this.gauges.splice(i, 1);
+    this.gauges.push({ name, read });
+    this.statsRecord[name] = read();
   }
 
   /** Sets `stats[name]` to `value` (a gauge) without adding in the pending counts first. */
@@ -1112,10 +1129,14 @@ export class Kernel {
         `${ctx.name} unlocks '${lock.name}' which it does not hold (${lock.owner === null ? 'it is free' : `held by ${lock.owner.name}`})`,
       );
     }
-    // Usually the innermost lock: pop it; else close the gap (no array made, unlike splice).
+    // Usually the innermost lock: pop it (no search); else close the gap (no array made,
+    // unlike splice).
     const held = ctx.held;
-    const i = held.lastIndexOf(lock);
-    for (let j = i + 1; j < held.length; j++) held[j - 1] = held[j]!;
+    const last = held.length - 1;
+    if (held[last] !== lock) {
+      const i = held.lastIndexOf(lock);
+      for (let j = i + 1; j <= last; j++) held[j - 1] = held[j]!;
+    }
     held.pop();
     lock.owner = null;
     if (this.sc) {

@@ -380,4 +380,24 @@ describe('stats', () => {
       expect(k.snapshotStats()).toEqual(model);
     },
   );
+
+  test.prop([fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 20 })])(
+    'a gauge reads its state whenever stats is read; it takes its place when made and can be replaced',
+    (changes) => {
+      const k = new Kernel({ cpus: 1 });
+      k.count('before');
+      const state = { v: 3 };
+      k.gauge('g', () => state.v);
+      k.count('after');
+      expect(Object.keys(k.stats)).toEqual(['before', 'g', 'after']);
+      for (const d of changes) {
+        state.v += d;
+        expect(k.stats.g).toBe(state.v);
+        expect(k.snapshotStats().g).toBe(state.v);
+      }
+      k.gauge('g', () => -state.v);
+      expect(k.stats.g).toBe(-state.v);
+      expect(Object.keys(k.stats)).toEqual(['before', 'g', 'after']);
+    },
+  );
 });

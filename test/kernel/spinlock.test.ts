@@ -4,6 +4,7 @@
  * spin_lock spins) until that entry drains; spin_trylock returns 0 on a held lock and 1 on a
  * free one; the lock still gives mutual exclusion under every model.
  */
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
@@ -148,4 +149,35 @@ describe('spin_trylock', () => {
       }
     }
   });
+});
+
+describe('the locks a context holds', () => {
+  test.prop([
+    fc
+      .integer({ min: 1, max: 6 })
+      .chain((n) =>
+        fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n })),
+      ),
+  ])(
+    'released in any order, each unlock takes out exactly its own lock and keeps the order of the rest',
+    ([n, order]) => {
+      const k = new Kernel({ cpus: 1, timed: false, trace: false, lockdep: false }, seeded(1));
+      const locks = Array.from({ length: n }, (_, i) => k.spinlock(`l${i}`));
+      const seen: string[][] = [];
+      const t = k.spawn('T', function* () {
+        for (const l of locks) yield* spin_lock(l);
+        let model = locks.map((l) => l.name);
+        for (const i of order) {
+          yield* spin_unlock(locks[i]!);
+          model = model.filter((m) => m !== `l${i}`);
+          seen.push(t.held.map((l) => l.name));
+          expect(t.held.map((l) => l.name)).toEqual(model);
+        }
+      });
+      expect(k.run().status).toBe('done');
+      expect(seen).toHaveLength(n);
+      expect(t.held).toEqual([]);
+      for (const l of locks) expect(l.cell.value).toBe(0);
+    },
+  );
 });
