@@ -34,9 +34,15 @@ export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
 export const SEEK_END = 2;
 
+/** A syscall of the table: its handler and the name of its counter (`syscall.<name>`). */
+interface SyscallEntry {
+  readonly handler: SyscallHandler;
+  readonly counter: string;
+}
+
 /** Per-kernel syscall state: the table, the namespace, the processes. */
 export class SyscallState {
-  readonly table = new Map<string, SyscallHandler>();
+  readonly table = new Map<string, SyscallEntry>();
   /** Exact paths (`/dev/aio`). */
   readonly paths = new Map<string, Opener>();
   /** Mount points: a path prefix and the opener of everything below it. */
@@ -50,21 +56,32 @@ export class SyscallState {
 }
 
 const states = new WeakMap<Kernel, SyscallState>();
+/** The kernel of the last `syscalls` call and its state (one kernel runs at a time). */
+let lastKernel: Kernel | null = null;
+let lastState: SyscallState | null = null;
 
 /** The syscall state of `k` (created with the base syscalls on first use). */
 export function syscalls(k: Kernel): SyscallState {
+  if (k === lastKernel) return lastState!;
   let s = states.get(k);
   if (s === undefined) {
     s = new SyscallState();
     states.set(k, s);
     registerBase(s);
   }
+  lastKernel = k;
+  lastState = s;
   return s;
 }
 
 /** Registers (or replaces) a syscall. */
 export function register_syscall(k: Kernel, name: string, handler: SyscallHandler): void {
-  syscalls(k).table.set(name, handler);
+  enter(syscalls(k), name, handler);
+}
+
+/** Puts `name` in the table of `s`. */
+function enter(s: SyscallState, name: string, handler: SyscallHandler): void {
+  s.table.set(name, { handler, counter: `syscall.${name}` });
 }
 
 /** Makes `path` openable. */
@@ -126,22 +143,17 @@ export function* exit_files(p: Process): KernelCode<void> {
   for (let fd = 0; fd < p.files.length; fd++) if (p.files[fd] != null) yield* sys_close(p, fd);
 }
 
-/** Counter names `syscall.<name>`, made once per name. */
-const counterNames = new Map<string, string>();
-
 /** `syscall(name, ...args)`: the entry from user code in the current process. */
 export function* syscall(name: string, ...args: unknown[]): KernelCode<number> {
   const p = current_process();
   const k = kernel();
   const st = syscalls(k);
-  const h = st.table.get(name);
-  let counter = counterNames.get(name);
-  if (counter === undefined) {
-    counter = `syscall.${name}`;
-    counterNames.set(name, counter);
+  const e = st.table.get(name);
+  if (e === undefined) {
+    k.count(`syscall.${name}`);
+    return -ENOSYS;
   }
-  k.count(counter);
-  if (h === undefined) return -ENOSYS;
+  k.count(e.counter);
   if (k.config.timed) {
     // The entry cost, built once per cost.
     if (st.entryCostNs !== st.syscallNs) {
@@ -151,7 +163,7 @@ export function* syscall(name: string, ...args: unknown[]): KernelCode<number> {
     yield st.entryCost!;
   }
   // A trampolined call: the handler's operations do not pass through this frame.
-  const r: number = yield (h as (p: Process, ...a: unknown[]) => KernelCode<number>)(p, ...args);
+  const r: number = yield (e.handler as (p: Process, ...a: unknown[]) => KernelCode<number>)(p, ...args);
   return r;
 }
 
@@ -323,19 +335,18 @@ export function* sys_kill(_p: Process, pid: number): KernelCode<number> {
 }
 
 function registerBase(s: SyscallState): void {
-  const t = s.table;
-  t.set('open', sys_open as SyscallHandler);
-  t.set('close', sys_close as SyscallHandler);
-  t.set('read', sys_read as SyscallHandler);
-  t.set('write', sys_write as SyscallHandler);
-  t.set('pread', sys_pread as SyscallHandler);
-  t.set('pwrite', sys_pwrite as SyscallHandler);
-  t.set('lseek', sys_lseek as SyscallHandler);
-  t.set('fsync', sys_fsync as SyscallHandler);
-  t.set('fdatasync', sys_fdatasync as SyscallHandler);
-  t.set('mmap', sys_mmap as SyscallHandler);
-  t.set('munmap', sys_munmap as SyscallHandler);
-  t.set('getpid', sys_getpid as SyscallHandler);
-  t.set('nanosleep', sys_nanosleep as SyscallHandler);
-  t.set('kill', sys_kill as SyscallHandler);
+  enter(s, 'open', sys_open as SyscallHandler);
+  enter(s, 'close', sys_close as SyscallHandler);
+  enter(s, 'read', sys_read as SyscallHandler);
+  enter(s, 'write', sys_write as SyscallHandler);
+  enter(s, 'pread', sys_pread as SyscallHandler);
+  enter(s, 'pwrite', sys_pwrite as SyscallHandler);
+  enter(s, 'lseek', sys_lseek as SyscallHandler);
+  enter(s, 'fsync', sys_fsync as SyscallHandler);
+  enter(s, 'fdatasync', sys_fdatasync as SyscallHandler);
+  enter(s, 'mmap', sys_mmap as SyscallHandler);
+  enter(s, 'munmap', sys_munmap as SyscallHandler);
+  enter(s, 'getpid', sys_getpid as SyscallHandler);
+  enter(s, 'nanosleep', sys_nanosleep as SyscallHandler);
+  enter(s, 'kill', sys_kill as SyscallHandler);
 }
