@@ -43,6 +43,7 @@ import { OP, type Op, type Primitive } from './ops.js';
 import { Spinlock } from './spinlock.js';
 import {
   Context,
+  GeneratorPrototype,
   isGenerator,
   type SpawnOptions,
   stateName,
@@ -182,7 +183,6 @@ interface Counter {
 /** Interrupt context names (`irq:<name>`), made once per interrupt name. */
 const irqContextNames = new Map<string, string>();
 
-/** The full barrier an `smp_store_mb` waits in when its store is buffered. */
 /**
  * `current`, as a constant of this module: the optimising compiler folds a module's own constant
  * into the code, where an imported binding is loaded and checked at every use.
@@ -196,11 +196,12 @@ const cur = current;
  * not an import: the optimising compiler calls a constant it can see straight into the builtin,
  * where an imported binding is loaded and called through the generic call.
  */
-const resumeGenerator = (Object.getPrototypeOf(function* () {}).prototype as Generator).next as (
+const resumeGenerator = (GeneratorPrototype as Generator).next as (
   this: KernelCode<unknown>,
   v: unknown,
 ) => IteratorResult<unknown, unknown>;
 
+/** The full barrier an `smp_store_mb` waits in when its store is buffered. */
 const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
 
 /** The generator a task holds until its own code is created. */

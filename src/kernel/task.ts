@@ -38,7 +38,7 @@ export function stateName(s: number): string {
 
 /** The mutable action record a context exposes to the Chooser while it has a pending op. */
 /** %GeneratorPrototype%: what every generator object inherits `next`, `throw` and `return` from. */
-const GeneratorPrototype: object = Object.getPrototypeOf(function* () {}).prototype;
+export const GeneratorPrototype: object = Object.getPrototypeOf(function* () {}).prototype;
 
 /** Whether `code` is a generator object (as opposed to another iterator, e.g. a primitive's). */
 export function isGenerator(code: object): boolean {
