@@ -28,6 +28,7 @@ import { type KioBuf, map_user_kiobuf, unmap_kiobuf } from '../devices/kiobuf.js
 import { PAGE_SIZE } from '../devices/page.js';
 import { EINVAL, EIO } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { keyed } from '../kernel/keyed.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
 import { atomic_op, done } from '../kernel/prebuilt.js';
 import type { File, Process, Region } from '../kernel/process.js';
@@ -101,22 +102,7 @@ interface RegionPages {
   readonly pages: (KvecPage | undefined)[];
   readonly whole: (Veclet | undefined)[];
 }
-const regionPages = new WeakMap<Region, RegionPages>();
-/** The last region looked up (a run maps the same buffer again and again). */
-let lastRegion: Region | null = null;
-let lastPages: RegionPages | null = null;
-
-function pagesOf(region: Region): RegionPages {
-  if (region === lastRegion) return lastPages!;
-  let rp = regionPages.get(region);
-  if (rp === undefined) {
-    rp = { pages: [], whole: [] };
-    regionPages.set(region, rp);
-  }
-  lastRegion = region;
-  lastPages = rp;
-  return rp;
-}
+const pagesOf: (region: Region) => RegionPages = keyed(() => ({ pages: [], whole: [] }));
 
 /**
  * The veclet of `n` bytes at `at` of the user page starting at `pageStart` in `region`. A page

@@ -14,7 +14,9 @@
  *   lost wake-up of `aio-complete-wakeup`), `'mb+waitqueue_active'` adds the `smp_mb()` that
  *   fixes it (the default), `'wake_up'` always takes the queue lock.
  */
+
 import type { Kernel } from '../kernel/kernel.js';
+import { keyed } from '../kernel/keyed.js';
 import type { CompleteWakeup, Kioctx } from './kioctx.js';
 
 /** Per-kernel AIO state and limits. */
@@ -40,23 +42,14 @@ export const DEFAULT_AIO_LIMITS: Readonly<
   completeWakeup: 'mb+waitqueue_active',
 });
 
-const states = new WeakMap<Kernel, AioLimits>();
-/** The last lookup (a run asks for the same kernel's again and again). */
-let lastKernel: Kernel | null = null;
-let lastLimits: AioLimits | null = null;
-
 /** The kernel's AIO accounting (created with defaults on first use). */
-export function aio_limits(k: Kernel): AioLimits {
-  if (k === lastKernel) return lastLimits!;
-  let s = states.get(k);
-  if (s === undefined) {
-    s = { ...DEFAULT_AIO_LIMITS, aioNr: 0, reqsActive: 0, contexts: [], nextId: 1 };
-    states.set(k, s);
-  }
-  lastKernel = k;
-  lastLimits = s;
-  return s;
-}
+export const aio_limits: (k: Kernel) => AioLimits = keyed(() => ({
+  ...DEFAULT_AIO_LIMITS,
+  aioNr: 0,
+  reqsActive: 0,
+  contexts: [],
+  nextId: 1,
+}));
 
 /** Options of `aio_init`. */
 export interface AioOptions {

@@ -174,13 +174,39 @@ function kvec_done(data: unknown, res: number): KernelCode<void> {
   return cb.fn(cb.data, cb.vec, n);
 }
 
-/** The checks of a direct kvec transfer: the bytes it moves (reads stop at `i_size`), or -errno. */
-function direct_total(rw: Rw, inode: Inode, cb: KvecCb, size: number, pos: number): number {
+/** What a direct kvec transfer moves: its bytes, the kvec of the sectors to move, the block size. */
+class DirectLayout {
+  readonly total: number;
+  readonly vec: Kvec;
+  readonly bsize: number;
+  constructor(total: number, vec: Kvec, bsize: number) {
+    this.total = total;
+    this.vec = vec;
+    this.bsize = bsize;
+  }
+  /** The device block of the transfer's block at file position `fpos`, in page block `block`. */
+  devBlock(block: number, fpos: number): number {
+    const bsize = this.bsize;
+    return block * (PAGE_SIZE / bsize) + Math.floor((fpos % PAGE_SIZE) / bsize);
+  }
+}
+
+/**
+ * The checks and the layout of a direct kvec transfer (reads stop at `i_size`): its layout, 0
+ * when it moves nothing, or -errno.
+ */
+function direct_layout(rw: Rw, inode: Inode, cb: KvecCb, size: number, pos: number): DirectLayout | number {
   const ops = inode.ops;
   if (pos % SECTOR_SIZE !== 0 || size % SECTOR_SIZE !== 0 || size > cb.vec.length) return -EINVAL;
-  if (rw === READ) return Math.min(size, Math.max(0, inode.i_size - pos));
-  if (pos >= ops.maxBytes) return ops.fixedSize ? -ENOSPC : -EFBIG;
-  return Math.min(size, ops.maxBytes - pos);
+  let total: number;
+  if (rw === READ) total = Math.min(size, Math.max(0, inode.i_size - pos));
+  else if (pos >= ops.maxBytes) return ops.fixedSize ? -ENOSPC : -EFBIG;
+  else total = Math.min(size, ops.maxBytes - pos);
+  if (total === 0) return 0;
+  const ioBytes = Math.ceil(total / SECTOR_SIZE) * SECTOR_SIZE;
+  const vec = kvec_head(cb.vec, ioBytes);
+  const bsize = kvec_block_size(vec, pos, ioBytes);
+  return bsize === 0 ? -EINVAL : new DirectLayout(total, vec, bsize);
 }
 
 /**
@@ -193,23 +219,18 @@ function direct_kvec_rw(rw: Rw, file: File, cb: KvecCb, size: number, pos: numbe
   const inode = inodeOf(file);
   const bmap = inode.ops.bmap;
   if (bmap === undefined) return direct_kvec_rw_mapped(rw, file, cb, size, pos);
-  const total = direct_total(rw, inode, cb, size, pos);
-  if (total < 0) return done(total);
-  if (total === 0) return direct_kvec_rw_mapped(rw, file, cb, size, pos); // calls cb.fn at once
-  const ioBytes = Math.ceil(total / SECTOR_SIZE) * SECTOR_SIZE;
-  const vec = kvec_head(cb.vec, ioBytes);
-  const bsize = kvec_block_size(vec, pos, ioBytes);
-  if (bsize === 0) return done(-EINVAL);
-  const per = PAGE_SIZE / bsize;
+  const l = direct_layout(rw, inode, cb, size, pos);
+  if (l === 0) return direct_kvec_rw_mapped(rw, file, cb, size, pos); // calls cb.fn at once
+  if (typeof l === 'number') return done(l);
   const blocks: number[] = [];
-  for (let off = 0; off < ioBytes; off += bsize) {
+  for (let off = 0; off < l.vec.length; off += l.bsize) {
     const fpos = pos + off;
     const block = bmap(inode, Math.floor(fpos / PAGE_SIZE));
     if (block < 0) return done(block);
-    blocks.push(block * per + Math.floor((fpos % PAGE_SIZE) / bsize));
+    blocks.push(l.devBlock(block, fpos));
   }
-  const x = new KvecXfer(rw, inode, pos, total, cb);
-  return brw_kvec_submit(rw, vec, inode.dev, bsize, blocks, kvec_done, x, true);
+  const x = new KvecXfer(rw, inode, pos, l.total, cb);
+  return brw_kvec_submit(rw, l.vec, inode.dev, l.bsize, blocks, kvec_done, x, true);
 }
 
 /** `direct_kvec_rw` through the inode's `get_block` (files; and any transfer of nothing). */
@@ -221,33 +242,27 @@ function* direct_kvec_rw_mapped(
   pos: number,
 ): KernelCode<number> {
   const inode = inodeOf(file);
-  const ops = inode.ops;
-  const total = direct_total(rw, inode, cb, size, pos);
-  if (total < 0) return total;
-  if (total === 0) {
+  const l = direct_layout(rw, inode, cb, size, pos);
+  if (l === 0) {
     yield* cb.fn(cb.data, cb.vec, 0);
     return 0;
   }
-  const ioBytes = Math.ceil(total / SECTOR_SIZE) * SECTOR_SIZE;
-  const vec = kvec_head(cb.vec, ioBytes);
-  const bsize = kvec_block_size(vec, pos, ioBytes);
-  if (bsize === 0) return -EINVAL;
-  const per = PAGE_SIZE / bsize;
+  if (typeof l === 'number') return l;
   const blocks: number[] = [];
-  for (let off = 0; off < ioBytes; off += bsize) {
+  for (let off = 0; off < l.vec.length; off += l.bsize) {
     const fpos = pos + off;
-    const r = yield* ops.get_block(inode, Math.floor(fpos / PAGE_SIZE), rw === WRITE);
+    const r = yield* inode.ops.get_block(inode, Math.floor(fpos / PAGE_SIZE), rw === WRITE);
     if (typeof r === 'number') return r;
     if (r === null) {
       blocks.push(-1);
       continue;
     }
     if (r.fresh) inode.i_state |= I_DIRTY_DATASYNC;
-    blocks.push(r.block * per + Math.floor((fpos % PAGE_SIZE) / bsize));
+    blocks.push(l.devBlock(r.block, fpos));
   }
   // A trampolined call (it unplugs after): its operations do not pass through this frame.
-  const x = new KvecXfer(rw, inode, pos, total, cb);
-  return yield brw_kvec_submit(rw, vec, inode.dev, bsize, blocks, kvec_done, x, true);
+  const x = new KvecXfer(rw, inode, pos, l.total, cb);
+  return yield brw_kvec_submit(rw, l.vec, inode.dev, l.bsize, blocks, kvec_done, x, true);
 }
 
 /**

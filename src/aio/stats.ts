@@ -6,12 +6,14 @@
  * (requests in flight over all contexts).
  *
  * `aio_stats(k)` reads them; `aio_update_stats(k)` makes them gauges of `k.stats` (read whenever
- * `stats` is read: `aio_init` does it, so nothing on the AIO paths has to).
+ * `stats` is read: the first AIO context of a kernel does it, so nothing on the AIO paths has
+ * to; scenarios may call it before reporting a kernel that never opened one).
  */
 
 import { pin_state } from '../devices/kiobuf.js';
 import { PAGE_SIZE } from '../devices/page.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { keyed } from '../kernel/keyed.js';
 import { aio_limits } from './limits.js';
 
 /** The AIO accounting figures. */
@@ -38,13 +40,13 @@ export function aio_stats(k: Kernel): AioStats {
   };
 }
 
-/** Kernels whose `stats` have the AIO gauges. */
-const withGauges = new WeakSet<Kernel>();
-
 /** Makes the figures of `aio_stats(k)` gauges of `k.stats` (once per kernel). */
 export function aio_update_stats(k: Kernel): void {
-  if (withGauges.has(k)) return;
-  withGauges.add(k);
+  withGauges(k);
+}
+
+/** The AIO gauges of `k.stats`, made on the first call for `k`. */
+const withGauges = keyed((k: Kernel): true => {
   const lim = aio_limits(k);
   const ps = pin_state(k);
   k.gauge('aio.nr', () => lim.aioNr);
@@ -53,4 +55,5 @@ export function aio_update_stats(k: Kernel): void {
   k.gauge('aio.maxPinned', () => Math.floor(ps.limitBytes / PAGE_SIZE));
   k.gauge('aio.maxSize', () => lim.aioMaxSize);
   k.gauge('aio.reqsActive', () => lim.reqsActive);
-}
+  return true;
+});

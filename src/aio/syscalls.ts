@@ -579,27 +579,22 @@ function* read_events(
   // calls are trampolined (`yield f()`): a plain primitive hands its operation straight over.
   const op = ctx.op;
   let i = 0;
-  while (i < nr) {
-    const ev: IoEvent | null =
-      (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
-    if (ev === null) break;
-    if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) return i > 0 ? i : -EFAULT;
-    i++;
+  for (;;) {
+    while (i < nr) {
+      const ev: IoEvent | null =
+        (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
+      if (ev === null) break;
+      if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) return i > 0 ? i : -EFAULT;
+      i++;
+    }
+    // Done when it has events (after a sleep it has one), or when it only polls.
+    if (i > 0 || timeout === 0) return i;
+    // Sleeps for the first event (a trampolined call: its operations do not pass through
+    // here), then takes without sleeping what more may have arrived.
+    const ret: number = yield wait_event_one(ctx, p, events, timeout);
+    if (ret !== 1) return ret;
+    i = 1;
   }
-  if (i > 0 || timeout === 0) return i;
-  // Sleeps for the first event (a trampolined call: its operations do not pass through here).
-  const ret: number = yield wait_event_one(ctx, p, events, timeout);
-  if (ret !== 1) return ret;
-  // More may have arrived: take them without sleeping.
-  i = 1;
-  while (i < nr) {
-    const ev: IoEvent | null =
-      (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
-    if (ev === null) break;
-    if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) break;
-    i++;
-  }
-  return i;
 }
 
 /**

@@ -224,8 +224,6 @@ export class Disk implements BlockDevice {
   /** `cpu(costs.submitNs)` and the interrupt's cost for one buffer, prebuilt. */
   private readonly submitCostOp: Op;
   private readonly irqCost1Op: Op;
-  /** Set by `queue_locked` when the queue must be plugged (consumed by `make_request` at once). */
-  private mustPlug = false;
   /** Served requests, reused for new ones (nothing refers to a request once served). */
   private readonly idle: Request[] = [];
   /** The latency model's jitter draw (`k.choose(n, 'jitter')`), made once. */
@@ -297,12 +295,18 @@ export class Disk implements BlockDevice {
     }
     if (k.config.timed) yield this.submitCostOp;
     yield q.lockOp;
-    // The queue's work under its lock, in plain code (`queue_locked`); a new request that
-    // finds the device idle plugs the queue (the routine goes on `tq_disk`).
+    // The queue's work under its lock, in plain code (`queue_locked`). A new request that finds
+    // the device idle plugs the queue (the routine goes on `tq_disk`); else it may start now.
+    const wasIdle = q.pending.length === 0 && q.busy === null;
     const req = this.queue_locked(rw, bh, sector, ns);
-    if (this.mustPlug) {
-      this.mustPlug = false;
-      yield queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
+    if (req !== null) {
+      if (wasIdle && this.plug && !q.plugged) {
+        q.plugged = true;
+        k.count('blk.plugs');
+        yield queue_task(tq_disk(k), () => this.unplug(), `unplug ${this.name}`);
+      } else {
+        this.start_next();
+      }
     }
     if (k.tracing)
       k.emit('io.submit', {
@@ -318,8 +322,7 @@ export class Disk implements BlockDevice {
 
   /**
    * `__make_request` under the queue lock: merges `bh` into a pending request (null), or
-   * queues a new one (returned) and starts it — or, when the device was idle and plugging is
-   * on, plugs the queue and sets `mustPlug` (the caller queues the unplug routine at once).
+   * queues a new one (returned; the caller plugs the queue or starts the device).
    */
   private queue_locked(rw: Rw, bh: BufferHead, sector: number, ns: number): Request | null {
     const k = this.k;
@@ -342,15 +345,7 @@ export class Disk implements BlockDevice {
     }
     const req = this.newRequest(k.nextId('blk.request'), rw, bh);
     k.hold();
-    const wasIdle = pending.length === 0 && q.busy === null;
     this.insert(req);
-    if (wasIdle && this.plug && !q.plugged) {
-      q.plugged = true;
-      k.count('blk.plugs');
-      this.mustPlug = true;
-    } else {
-      this.start_next();
-    }
     return req;
   }
 

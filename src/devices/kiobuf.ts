@@ -18,8 +18,10 @@
  *   pages in the range are written first; cached pages are dropped after a write), transfers in
  *   chunks of at most `KIO_MAX_BYTES`, holes read as zeros, allocation on writes.
  */
+
 import { EFAULT, EFBIG, EINVAL, EIO, ENOMEM, ENOSPC } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { keyed } from '../kernel/keyed.js';
 import { type AtomicOp, atomic, cpu, type KernelCode } from '../kernel/ops.js';
 import { atomic_op } from '../kernel/prebuilt.js';
 import { O_DSYNC, O_SYNC, PROT_READ, PROT_WRITE, type Process, type Region } from '../kernel/process.js';
@@ -71,26 +73,13 @@ export class PinState {
 /** Default pinned-memory limit: 8 MiB. */
 export const DEFAULT_PINNED_LIMIT = 8 * 1024 * 1024;
 
-const pins = new WeakMap<Kernel, PinState>();
-/** The last lookup of `pin_state` (a run asks for the same kernel's again and again). */
-let lastKernel: Kernel | null = null;
-let lastPins: PinState | null = null;
-
-/** The kernel's pinned-memory accounting. */
-export function pin_state(k: Kernel): PinState {
-  if (k === lastKernel) return lastPins!;
-  let s = pins.get(k);
-  if (s === undefined) {
-    const ps = new PinState(k, DEFAULT_PINNED_LIMIT);
-    pins.set(k, ps);
-    k.gauge('kiobuf.pinnedBytes', () => ps.pinnedBytes);
-    k.gauge('kiobuf.pinnedPeak', () => ps.peakBytes);
-    s = ps;
-  }
-  lastKernel = k;
-  lastPins = s;
-  return s;
-}
+/** The kernel's pinned-memory accounting (its bytes pinned and peak are gauges of `stats`). */
+export const pin_state: (k: Kernel) => PinState = keyed((k: Kernel) => {
+  const ps = new PinState(k, DEFAULT_PINNED_LIMIT);
+  k.gauge('kiobuf.pinnedBytes', () => ps.pinnedBytes);
+  k.gauge('kiobuf.pinnedPeak', () => ps.peakBytes);
+  return ps;
+});
 
 /** The buffer heads of a kiobuf with no transfer of its own (never changed: a fresh array replaces it). */
 const NO_BHS: readonly BufferHead[] = Object.freeze([]);
@@ -192,11 +181,9 @@ export function* map_user_kiobuf(rw: Rw, p: Process, addr: number, len: number):
  * READ into it), or null (-EFAULT).
  */
 export function kiobuf_region(rw: Rw, p: Process, addr: number, len: number): Region | null {
-  const region = p.mm.find(addr, len);
-  if (region === undefined || len <= 0) return null;
-  // As `user_region(p, addr, len, true)`, on the region just found.
-  if (rw === READ && ((region.prot & PROT_WRITE) === 0 || (region.prot & PROT_READ) === 0)) return null;
-  return region;
+  if (len <= 0) return null;
+  if (rw === READ) return user_region(p, addr, len, true);
+  return p.mm.find(addr, len) ?? null;
 }
 
 /** The bytes pinning [addr, addr+len) accounts (whole pages). */

@@ -9,9 +9,11 @@
  * Paths are plain strings here (the simulated C library hands the kernel the string); every
  * other pointer is a user address checked against the caller's mappings.
  */
+
 import { current as cur } from './current.js';
 import { EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOSYS, ESPIPE, ESRCH } from './errno.js';
 import type { Kernel } from './kernel.js';
+import { keyed } from './keyed.js';
 import { cpu, type KernelCode, type Op } from './ops.js';
 import { prebuilt } from './prebuilt.js';
 import {
@@ -55,24 +57,12 @@ export class SyscallState {
   entryCostNs = -1;
 }
 
-const states = new WeakMap<Kernel, SyscallState>();
-/** The kernel of the last `syscalls` call and its state (one kernel runs at a time). */
-let lastKernel: Kernel | null = null;
-let lastState: SyscallState | null = null;
-
 /** The syscall state of `k` (created with the base syscalls on first use). */
-export function syscalls(k: Kernel): SyscallState {
-  if (k === lastKernel) return lastState!;
-  let s = states.get(k);
-  if (s === undefined) {
-    s = new SyscallState();
-    states.set(k, s);
-    registerBase(s);
-  }
-  lastKernel = k;
-  lastState = s;
+export const syscalls: (k: Kernel) => SyscallState = keyed(() => {
+  const s = new SyscallState();
+  registerBase(s);
   return s;
-}
+});
 
 /** Registers (or replaces) a syscall. */
 export function register_syscall(k: Kernel, name: string, handler: SyscallHandler): void {

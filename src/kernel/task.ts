@@ -36,7 +36,6 @@ export function stateName(s: number): string {
   }
 }
 
-/** The mutable action record a context exposes to the Chooser while it has a pending op. */
 /** %GeneratorPrototype%: what every generator object inherits `next`, `throw` and `return` from. */
 export const GeneratorPrototype: object = Object.getPrototypeOf(function* () {}).prototype;
 
@@ -45,6 +44,7 @@ export function isGenerator(code: object): boolean {
   return Object.prototype.isPrototypeOf.call(GeneratorPrototype, code);
 }
 
+/** The mutable action record a context exposes to the Chooser while it has a pending op. */
 export type MutableAction = { -readonly [K in keyof ActionInfo]: ActionInfo[K] };
 
 /** Anything that runs on a CPU: a task or an interrupt handler. */

@@ -386,13 +386,7 @@ export function* __wake_up_common(
       // Trampolined calls (a plain `try_to_wake_up` hands its operation straight over).
       const ret: number =
         e.func !== null ? ((yield e.func(e, mode, sync, key)) ?? 0) : yield try_to_wake_up(e.private, mode);
-      if (k.tracing)
-        k.emit('wq.wake', {
-          wq: q.name,
-          entry: e.name,
-          func: e.func === null ? '' : e.func.name,
-          result: ret,
-        });
+      wake_traced(q, e, ret);
       if (ret !== 0) woken++;
       if (ret !== 0 && exclusive && --nr_exclusive === 0) break;
     }
@@ -433,10 +427,11 @@ export function wake_normal_op(e: WaitQueueEntry): WakeOp {
   return op;
 }
 
-/** The trace of `__wake_up_common` waking the task entry `e` (see `lone_task_entry`). */
+/** The trace of `__wake_up_common` (2.4-aio semantics) waking the task entry `e` (see `lone_task_entry`). */
 export function wake_traced(q: WaitQueueHead, e: WaitQueueEntry, ret: number): void {
   const k = cur.kernel;
-  if (k?.tracing) k.emit('wq.wake', { wq: q.name, entry: e.name, func: '', result: ret });
+  if (k?.tracing)
+    k.emit('wq.wake', { wq: q.name, entry: e.name, func: e.func === null ? '' : e.func.name, result: ret });
 }
 
 /** `__wake_up(q, mode, nr_exclusive)`: takes the queue lock and walks it. */

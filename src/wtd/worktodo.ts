@@ -22,8 +22,10 @@
  * a `bug` (2.4's `schedule_task` silently returned 0, which for a wtd means two parties think
  * they own it); overflowing the three-deep stack throws (2.4 would corrupt memory).
  */
+
 import { current as cur } from '../kernel/current.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { keyed } from '../kernel/keyed.js';
 import type { KernelCode } from '../kernel/ops.js';
 import { kernel } from '../kernel/sched.js';
 import type { Context } from '../kernel/task.js';
@@ -161,34 +163,27 @@ export function wtd_queue(wtd: Worktodo): KernelCode<void> {
 // ------------------------------------------------------------------------------------------
 // "Never sleeps in its caller's context", checked by the simulator.
 
-const marks = new WeakMap<Context, string[]>();
-const checked = new WeakSet<Kernel>();
-/** The kernel `installCheck` saw last (a run marks again and again on the same kernel). */
-let lastChecked: Kernel | null = null;
-/** The last context marked and its marks (`wtd_mark` on a hot path, from the same context). */
-let lastCtx: Context | null = null;
-let lastMarks: string[] = [];
+/** The `wtd_*` calls each context is inside, outermost first (see `wtd_mark`). */
+const marksOf: (ctx: Context) => string[] = keyed(() => []);
 
-function installCheck(k: Kernel): void {
-  if (k === lastChecked) return;
-  lastChecked = k;
-  if (checked.has(k)) return;
-  checked.add(k);
+/** Installs the check on kernel `k`, once: schedule() inside a marked call is a violation. */
+const installCheck: (k: Kernel) => true = keyed((k: Kernel) => {
   k.scheduleChecks.push((t, on) => {
-    const m = marks.get(t);
-    if (m === undefined || m.length === 0) return undefined;
+    const m = marksOf(t);
+    if (m.length === 0) return undefined;
     return (
       `sleeping inside ${m[m.length - 1]}(): ${t.name} (pid ${t.id}) called schedule()` +
       `${on === '' ? '' : ` waiting on ${on}`} inside a call that must return at once` +
       (m.length > 1 ? ` (calls: ${m.join(' > ')})` : '')
     );
   });
-}
+  return true;
+});
 
 /** The `wtd_*` calls the context running now is inside, outermost first. */
 export function wtd_calls_in_progress(): readonly string[] {
   const ctx = cur.ctx;
-  return ctx === null ? [] : (marks.get(ctx) ?? []);
+  return ctx === null ? [] : marksOf(ctx);
 }
 
 /**
@@ -202,17 +197,7 @@ export function wtd_mark(name: string): string[] {
   installCheck(k);
   const ctx = cur.ctx;
   if (ctx === null) throw new Error(`${name}() called outside kernel code`);
-  let m: string[] | undefined;
-  if (ctx === lastCtx) m = lastMarks;
-  else {
-    m = marks.get(ctx);
-    if (m === undefined) {
-      m = [];
-      marks.set(ctx, m);
-    }
-    lastCtx = ctx;
-    lastMarks = m;
-  }
+  const m = marksOf(ctx);
   m.push(name);
   return m;
 }
