@@ -49,64 +49,77 @@ export type MutableAction = { -readonly [K in keyof ActionInfo]: ActionInfo[K] }
 
 /** Anything that runs on a CPU: a task or an interrupt handler. */
 export class Context {
+  // Fields are `declare`d and set in the constructor: V8 does not inline the construction of a
+  // subclass (`Task`) whose base class defines fields, and builds it generically (about 3x).
   /** Unique id (tasks: the pid). */
-  readonly id: number;
-  readonly name: string;
-  readonly kind: 'task' | 'irq';
+  declare readonly id: number;
+  declare readonly name: string;
+  declare readonly kind: 'task' | 'irq';
   /**
    * A primitive run without a frame whose result must pass through its `give` before the
    * caller gets it (see `Kernel.advance`), or null.
    */
-  give: { give(v: unknown): unknown } | null = null;
+  declare give: { give(v: unknown): unknown } | null;
   /** The running frame of its kernel code. */
-  gen: KernelCode<unknown>;
+  declare gen: KernelCode<unknown>;
   /**
    * Whether `gen` is a generator object (not another iterator): the kernel then resumes it
    * through the generators' own `next`, a call that does not look the method up.
    */
-  native: boolean;
+  declare native: boolean;
   /**
    * The frames below it, callers of trampolined calls (`yield f()`), innermost last (null until
    * the first call: most contexts of a short exploration never make one).
    */
-  calls: KernelCode<unknown>[] | null = null;
+  declare calls: KernelCode<unknown>[] | null;
   /**
    * The indexes in `calls` of the frames that are not generator objects (rare: `done(v)`,
    * hand-written iterators), ascending, or null: a returning call learns whether its caller is
    * a generator from here, not from a walk up the caller's prototype chain.
    */
-  foreign: number[] | null = null;
+  declare foreign: number[] | null;
   /** The visible operation this context is stopped in front of, or null. */
-  pending: Op | null = null;
+  declare pending: Op | null;
   /** `pending`'s code (read once from the operation: see `Kernel.advance`). */
-  pendingCode = 0;
+  declare pendingCode: number;
   /** CPU it is on (running or queued), or null. */
-  cpu: Cpu | null = null;
+  declare cpu: Cpu | null;
   /** Spinlocks held, innermost last. */
-  readonly held: Spinlock[] = [];
+  declare readonly held: Spinlock[];
   /** Timed runs: the rest of a cost an interrupt cut into (ns), resumed after the handler. */
-  suspendedCost = 0;
+  declare suspendedCost: number;
   /** Its last cost ended while an interrupt handler ran on top: resume it when that returns. */
-  needsResume = false;
+  declare needsResume: boolean;
   /** Interrupt state saved by the pending or last spin_lock (1 = were disabled). */
-  irqFlags = 0;
+  declare irqFlags: number;
   /** Whether `action` describes the current `pending` op. */
-  described = false;
+  declare described: boolean;
   /** Action record for the Chooser. */
-  readonly action: MutableAction;
+  declare readonly action: MutableAction;
   /**
    * Reusable iterators of the hot scheduler primitives this context calls (`sched.ts`:
    * set_current_state per state, schedule, wake_up_process, schedule_timeout), taken again
    * only once their last use has finished (null until the first).
    */
-  hot: unknown[] | null = null;
+  declare hot: unknown[] | null;
 
   constructor(id: number, name: string, kind: 'task' | 'irq', gen: KernelCode<unknown>) {
     this.id = id;
     this.name = name;
     this.kind = kind;
+    this.give = null;
     this.gen = gen;
     this.native = isGenerator(gen);
+    this.calls = null;
+    this.foreign = null;
+    this.pending = null;
+    this.pendingCode = 0;
+    this.cpu = null;
+    this.held = [];
+    this.suspendedCost = 0;
+    this.needsResume = false;
+    this.irqFlags = 0;
+    this.described = false;
     this.action = {
       actor: id,
       cpu: -1,
@@ -117,6 +130,7 @@ export class Context {
       kind: 'op',
       label: '',
     };
+    this.hot = null;
   }
 }
 

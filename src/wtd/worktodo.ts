@@ -46,29 +46,37 @@ export const WTD_STACK_DEPTH = 3;
 
 /** `struct worktodo`. */
 export class Worktodo {
+  // Fields are `declare`d and set in the constructor: V8 does not inline the construction of a
+  // subclass (the page cache's `PcAio`, one per IO) whose base class defines fields.
   /** Name for traces and reports. */
-  readonly name: string;
+  declare readonly name: string;
   /** The embedded wait-queue entry; `wait.owner` is this worktodo. */
-  readonly wait: WaitQueueEntry;
+  declare readonly wait: WaitQueueEntry;
   /** The embedded task-queue entry `wtd_queue` puts on the keventd pool. */
-  readonly tq: TqStruct;
+  declare readonly tq: TqStruct;
   /** The action to run next (`tq.routine`), set by `wtd_set_action`/`wtd_push`/`wtd_pop`. */
-  action: WtdAction | null = null;
+  declare action: WtdAction | null;
   /** The action's argument (`tq.data`). */
-  data: unknown = null;
+  declare data: unknown;
   /** What a primitive waits on for this wtd (2.4's `wtd->data`): a page, buffer or semaphore. */
-  object: unknown = null;
+  declare object: unknown;
   /** Saved continuations, oldest first (`stack[0..sp-1]`). */
-  readonly stack: WtdFrame[] = [];
+  declare readonly stack: WtdFrame[];
   /** How many times an action of this wtd was run from the pool. */
-  runs = 0;
+  declare runs: number;
   /** How many times it was queued onto the pool. */
-  queued = 0;
+  declare queued: number;
   constructor(name: string) {
     this.name = name;
     this.wait = new WaitQueueEntry(`wtd:${name}`);
-    this.wait.owner = this;
     this.tq = new TqStruct(() => run_wtd(this), `wtd:${name}`);
+    this.action = null;
+    this.data = null;
+    this.object = null;
+    this.stack = [];
+    this.runs = 0;
+    this.queued = 0;
+    this.wait.owner = this;
   }
   /** `wtd->sp`: frames on the stack. */
   get sp(): number {
