@@ -94,6 +94,11 @@ export class SimEvent<T = unknown> {
   declare _w0: Waiter | null;
   /** @internal Further waiters, created when a second waiter appears. */
   declare _ws: Waiter[] | null;
+  /**
+   * @internal False: an event (a process has true). The loop, `wake` and `resume` tell events
+   * from processes by this field, at a fraction of the cost of `instanceof` there.
+   */
+  declare readonly _isProcess: false;
 
   /** Creates a pending event; usually through `sim.event()`. */
   constructor(sim: Sim) {
@@ -104,6 +109,7 @@ export class SimEvent<T = unknown> {
     this.error = undefined;
     this._w0 = null;
     this._ws = null;
+    this._isProcess = false;
   }
 
   /** True until `succeed`/`fail` is called (pending → triggered). */
@@ -189,6 +195,8 @@ export class Process<R = unknown> {
   _done: SimEvent<R> | null = null;
   /** @internal The explicit or function-derived name, if any. */
   _name: string | undefined;
+  /** @internal True: a process (see `SimEvent._isProcess`). */
+  readonly _isProcess = true;
 
   /** Creates a process; use `sim.process`. */
   constructor(sim: Sim, id: number, gen: ProcessGenerator<R>, name: string | undefined) {
@@ -386,7 +394,7 @@ export class Sim {
       } else {
         return;
       }
-      if (item instanceof Process) {
+      if (item._isProcess === true) {
         // `_val` is set only by `activate` (the lane); a timeout from the heap finds it undefined.
         const v = item._val;
         item._val = undefined;
@@ -417,7 +425,7 @@ export class Sim {
   }
 
   private wake(w: Waiter, ev: SimEvent<unknown>): void {
-    if (w instanceof Process) {
+    if (typeof w !== 'function') {
       if (ev.ok) this.resume(w, ev.value, false);
       else this.resume(w, ev.error, true);
     } else {
@@ -447,8 +455,9 @@ export class Sim {
           return;
         }
         let ev: SimEvent<unknown>;
-        if (y instanceof SimEvent) ev = y;
-        else if (y instanceof Process) ev = y.done;
+        const isProcess = typeof y === 'object' && y !== null ? (y as Entry)._isProcess : undefined;
+        if (isProcess === false) ev = y as SimEvent<unknown>;
+        else if (isProcess === true) ev = (y as Process<unknown>).done;
         else throw new TypeError(`yielded an unsupported value: ${String(y)}`);
         if (ev.sim !== this) throw new Error('yielded an event of another simulator');
         if (ev.state !== EventState.Processed) {
