@@ -228,6 +228,8 @@ export class Disk implements BlockDevice {
   private readonly idle: Request[] = [];
   /** The latency model's jitter draw (`k.choose(n, 'jitter')`), made once. */
   private readonly chooseJitter: (n: number) => number;
+  /** The label of a request's completion event, before the request's id: `<name> req`. */
+  private readonly reqLabel: string;
   /** Counters: requests served, bytes moved, busy time. */
   requests = 0;
   merges = 0;
@@ -239,6 +241,7 @@ export class Disk implements BlockDevice {
       throw new Error(`disk '${name}': size must be a positive multiple of 4096, got ${opts.sizeBytes}`);
     this.k = k;
     this.name = name;
+    this.reqLabel = `${name} req`;
     this.sizeBytes = opts.sizeBytes;
     this.obj = k.newObjectId();
     this.queue = new RequestQueue(
@@ -419,7 +422,7 @@ export class Disk implements BlockDevice {
       };
       req.onDone = onDone;
     }
-    k.after(ns, `${this.name} req ${req.id}`, onDone);
+    k.after(ns, this.reqLabel, onDone, false, req.id);
   }
 
   /**

@@ -129,7 +129,10 @@ class Timed implements TimerHandle {
   readonly fn: (() => void) | null;
   /** The task a 'wake' event wakes (schedule_timeout's timer), else null. */
   task: Task | null = null;
-  readonly label: string;
+  /** The label, or its first part when `labelId` >= 0 (see `label`). */
+  readonly labelText: string;
+  /** A number the label ends with, or -1. */
+  readonly labelId: number;
   readonly background: boolean;
   readonly owner: { fgEvents: number };
   constructor(
@@ -139,13 +142,19 @@ class Timed implements TimerHandle {
     fn: (() => void) | null,
     label: string,
     background: boolean,
+    labelId = -1,
   ) {
     this.owner = owner;
     this.kind = kind;
     this.cpu = cpu;
     this.fn = fn;
-    this.label = label;
+    this.labelText = label;
+    this.labelId = labelId;
     this.background = background;
+  }
+  /** What the event is, for the untimed mode's choices (built only when read). */
+  get label(): string {
+    return this.labelId < 0 ? this.labelText : `${this.labelText} ${this.labelId}`;
   }
   cancel(): boolean {
     if (this.cancelled) return false;
@@ -599,12 +608,14 @@ export class Kernel {
 
   /**
    * Calls `fn` (plain code, outside any CPU) at `now + delay`. `background` events (periodic
-   * daemons) do not keep a run alive, nor count as something that could end a hang.
+   * daemons) do not keep a run alive, nor count as something that could end a hang. The event's
+   * label is `label`, followed by `labelId` when that is >= 0: a hot caller numbering its events
+   * (a disk's requests) builds no string per event, since a label is read only for choices.
    */
-  after(delay: number, label: string, fn: () => void, background = false): TimerHandle {
+  after(delay: number, label: string, fn: () => void, background = false, labelId = -1): TimerHandle {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`after(${delay}, '${label}'): delay must be a non-negative integer (ns)`);
-    const ev = new Timed(this, 'call', -1, fn, label, background);
+    const ev = new Timed(this, 'call', -1, fn, label, background, labelId);
     return this.push(this.now + delay, ev);
   }
 
