@@ -14,7 +14,7 @@
  * `ctx->lock`, then wake `ctx->wait`.
  */
 import type { Cell } from '../kernel/cell.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { counter, type Kernel } from '../kernel/kernel.js';
 import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb } from '../kernel/ops.js';
 import { prebuilt, write_once_op } from '../kernel/prebuilt.js';
 import type { File, Process } from '../kernel/process.js';
@@ -38,6 +38,9 @@ import {
 } from '../waitqueue/waitqueue.js';
 import { type AioLimits, aio_limits } from './limits.js';
 import { aio_update_stats } from './stats.js';
+
+/** Counters of `stats` this module adds to on hot paths. */
+const AIO_COMPLETED = counter('aio.completed');
 
 /** Opcodes (`IOCB_CMD_*`, the 2.4 ABI's values). */
 export const IOCB_CMD_PREAD = 0;
@@ -382,7 +385,7 @@ function completed_locked(req: Kiocb, res: number): boolean {
   ctx.published++;
   req.completions++;
   req.lastObj = req.user_obj;
-  k.count('aio.completed');
+  k.add(AIO_COMPLETED(k));
   if (k.tracing) k.emit('aio.complete', { ctx: ctx.id, idx: req.key, res });
   releaseReq(req);
   return ctx.dead && ctx.reqsActive === 0;

@@ -27,7 +27,7 @@ import { alloc_buffer_head, type BufferHead, set_req_op } from '../devices/buffe
 import { type KioBuf, map_user_kiobuf, unmap_kiobuf } from '../devices/kiobuf.js';
 import { PAGE_SIZE } from '../devices/page.js';
 import { EINVAL, EIO } from '../kernel/errno.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { counter, type Kernel } from '../kernel/kernel.js';
 import { keyed } from '../kernel/keyed.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
 import { atomic_op, done } from '../kernel/prebuilt.js';
@@ -35,6 +35,9 @@ import type { File, Process, Region } from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import { init_waitqueue_head, wait_event, wake_up_all } from '../waitqueue/waitqueue.js';
+
+/** Counters of `stats` this module adds to on hot paths. */
+const KVEC_BHS = counter('kvec.bhs');
 
 /** A page of a kvec: 4 KiB of bytes (a `Page` qualifies). */
 export interface KvecPage {
@@ -300,7 +303,7 @@ export function brw_kvec_submit(
       bhs.push(bh);
     }
   }
-  k.count('kvec.bhs', bhs.length);
+  k.add(KVEC_BHS(k), bhs.length);
   return kvec_submit(rw, io, unplug);
 }
 

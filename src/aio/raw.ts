@@ -58,7 +58,7 @@ import {
 } from '../devices/pagecache.js';
 import type { DevFile } from '../devices/simplefs.js';
 import { EFAULT, EFBIG, EINVAL, EIO, ENOSPC } from '../kernel/errno.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { counter, type Kernel } from '../kernel/kernel.js';
 import type { AtomicOp, KernelCode, Op } from '../kernel/ops.js';
 import { atomic, cpu, READ_ONCE } from '../kernel/ops.js';
 import { done, prebuilt } from '../kernel/prebuilt.js';
@@ -99,6 +99,12 @@ import {
   kvec_of_kiobuf,
   unmap_kvec,
 } from './kvec.js';
+
+/** Counters of `stats` this module adds to on hot paths. */
+const DIRECT_BYTES_READ = counter('direct.bytesRead');
+const DIRECT_BYTES_WRITTEN = counter('direct.bytesWritten');
+const AIO_DIRECT_READS = counter('aio.direct.reads');
+const AIO_DIRECT_WRITES = counter('aio.direct.writes');
 
 function inodeOf(file: File): Inode {
   return (file.private_data as DevFile).inode;
@@ -170,7 +176,8 @@ function kvec_done(data: unknown, res: number): KernelCode<void> {
     }
     inode.i_state |= I_DIRTY_SYNC;
   }
-  kernel().count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', Math.max(0, n));
+  const k = kernel();
+  k.add((rw === READ ? DIRECT_BYTES_READ : DIRECT_BYTES_WRITTEN)(k), Math.max(0, n));
   return cb.fn(cb.data, cb.vec, n);
 }
 
@@ -482,7 +489,7 @@ function generic_aio_rw(rw: Rw, file: File, req: Kiocb): KernelCode<number> {
   const name = rw === READ ? 'aio_read' : 'aio_write';
   const st = new DirectAio(rw, file, req);
   req.cancel = noCancel; // nothing to undo: a cancelled request is dropped at aio_start
-  st.k.count(rw === READ ? 'aio.direct.reads' : 'aio.direct.writes');
+  st.k.add((rw === READ ? AIO_DIRECT_READS : AIO_DIRECT_WRITES)(st.k));
   if (rw === WRITE && !st.inode.ops.fixedSize) return wtd_nonblocking(name, start_locked, st);
   return go(st, false, name);
 }

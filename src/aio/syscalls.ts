@@ -15,7 +15,7 @@
 
 import { user_region } from '../devices/kiobuf.js';
 import { EAGAIN, EBADF, ECANCELED, EFAULT, EINTR, EINVAL, ENOENT, ETIME } from '../kernel/errno.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { counter, type Kernel } from '../kernel/kernel.js';
 import type { KernelCode } from '../kernel/ops.js';
 import { done, write_once_op } from '../kernel/prebuilt.js';
 import {
@@ -442,12 +442,13 @@ function iocb_start(ctx: Kioctx, p: Process, iocb: DecodedIocb, req: Kiocb): Fil
   kv[ko + 3] = key >>> 24;
   ctx.submitted++;
   const k = ctx.k;
-  k.count('aio.submitted');
+  k.add(AIO_SUBMITTED(k));
   if (k.tracing) k.emit('aio.submit', { ctx: ctx.id, idx: req.key, op: opName(iocb.op) });
   return file;
 }
 
 const NO_SYNC: Partial<FileOperations> = Object.freeze({});
+const AIO_SUBMITTED = counter('aio.submitted');
 const OP_NAMES: readonly string[] = ['pread', 'pwrite', 'fsync', 'fdsync', 'preadx', 'poll', 'noop'];
 
 function opName(op: number): string {

@@ -20,7 +20,7 @@
  * reuses its served requests (and their completion events) for new ones.
  */
 import { EIO } from '../kernel/errno.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { counter, type Kernel } from '../kernel/kernel.js';
 import { cpu, type KernelCode, type Op, set_bit, test_and_set_bit } from '../kernel/ops.js';
 import { prebuilt } from '../kernel/prebuilt.js';
 import { kernel } from '../kernel/sched.js';
@@ -39,6 +39,14 @@ import {
   wait_on_buffer,
 } from './buffer.js';
 import { LatencyModel, type LatencyParams } from './latency.js';
+
+/** Counters of `stats` this module adds to on hot paths. */
+const BH_READ = counter('bh.read');
+const BH_WRITE = counter('bh.write');
+const BLK_READ_REQUESTS = counter('blk.readRequests');
+const BLK_WRITE_REQUESTS = counter('blk.writeRequests');
+const BLK_BYTES_READ = counter('blk.bytesRead');
+const BLK_BYTES_WRITTEN = counter('blk.bytesWritten');
 
 /** Transfer directions (2.4's values). */
 export const READ = 0;
@@ -444,8 +452,8 @@ export class Disk implements BlockDevice {
     this.requests++;
     if (req.rw === READ) this.bytesRead += bytes;
     else this.bytesWritten += bytes;
-    k.count(req.rw === READ ? 'blk.readRequests' : 'blk.writeRequests');
-    k.count(req.rw === READ ? 'blk.bytesRead' : 'blk.bytesWritten', bytes);
+    k.add((req.rw === READ ? BLK_READ_REQUESTS : BLK_WRITE_REQUESTS)(k));
+    k.add((req.rw === READ ? BLK_BYTES_READ : BLK_BYTES_WRITTEN)(k), bytes);
     if (k.tracing)
       k.emit('io.complete', {
         dev: this.name,
@@ -523,7 +531,7 @@ export function submit_bh_route(rw: Rw, bh: BufferHead): void {
   bh.b_rdev = bh.b_dev;
   bh.b_rsector = bh.b_blocknr * (bh.b_size >> 9);
   const k = kernel();
-  k.count(rw === READ ? 'bh.read' : 'bh.write');
+  k.add((rw === READ ? BH_READ : BH_WRITE)(k));
 }
 
 /**

@@ -20,6 +20,7 @@ import { RecordingChooser, seeded } from './chooser.js';
 import { Cpu, type IrqRequest } from './cpu.js';
 import { current } from './current.js';
 import { EventHeap } from './heap.js';
+import { keyed } from './keyed.js';
 import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
 import type {
@@ -184,9 +185,18 @@ function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<voi
 }
 
 /** A name of `Kernel.stats` and what was counted under it since `stats` was last read. */
-interface Counter {
+export interface Counter {
   readonly name: string;
   pending: number;
+}
+
+/**
+ * A hot path's counter: `c(k)` is the counter `name` of kernel `k` (made on its first use, when
+ * the name takes its place in `stats`), for `k.add(c(k), n)`: `k.count(name, n)` without the
+ * Map lookup of the name at every count.
+ */
+export function counter(name: string): (k: Kernel) => Counter {
+  return keyed((k: Kernel) => k.counterOf(name));
 }
 
 /** Interrupt context names (`irq:<name>`), made once per interrupt name. */
@@ -412,15 +422,25 @@ export class Kernel {
   count(name: string, n = 1): void {
     // One Map lookup: `stats` holds many names (a dictionary), and a read and a write of it
     // each cost a hash lookup through V8's slowest inline caches. The count joins `stats` when
-    // it is next read.
+    // it is next read. (Hot paths keep the counter itself: see `counter`.)
+    this.add(this.counterOf(name), n);
+  }
+
+  /** The counter `name` of `stats`, made on first use (the name then takes its place in `stats`). */
+  counterOf(name: string): Counter {
     const counters = this.counters ?? (this.counters = new Map());
     let c = counters.get(name);
     if (c === undefined) {
       c = { name, pending: 0 };
       counters.set(name, c);
-      // The name takes its place in `stats` now: names keep the order of their first use.
+      // Names keep the order of their first use.
       if (this.statsRecord[name] === undefined) this.statsRecord[name] = 0;
     }
+    return c;
+  }
+
+  /** Adds `n` to counter `c` of this kernel (from `counterOf`, or a hot path's `counter`). */
+  add(c: Counter, n = 1): void {
     c.pending += n;
     this.countersDirty = true;
   }

@@ -12,7 +12,7 @@
 
 import { current as cur } from './current.js';
 import { EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOSYS, ESPIPE, ESRCH } from './errno.js';
-import type { Kernel } from './kernel.js';
+import type { Counter, Kernel } from './kernel.js';
 import { keyed } from './keyed.js';
 import { cpu, type KernelCode, type Op } from './ops.js';
 import { prebuilt } from './prebuilt.js';
@@ -36,10 +36,14 @@ export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
 export const SEEK_END = 2;
 
-/** A syscall of the table: its handler and the name of its counter (`syscall.<name>`). */
+/**
+ * A syscall of the table: its handler, the name of its counter (`syscall.<name>`) and the
+ * counter itself once the syscall was first made (a table is its kernel's).
+ */
 interface SyscallEntry {
   readonly handler: SyscallHandler;
   readonly counter: string;
+  ctr: Counter | null;
 }
 
 /** Per-kernel syscall state: the table, the namespace, the processes. */
@@ -71,7 +75,7 @@ export function register_syscall(k: Kernel, name: string, handler: SyscallHandle
 
 /** Puts `name` in the table of `s`. */
 function enter(s: SyscallState, name: string, handler: SyscallHandler): void {
-  s.table.set(name, { handler, counter: `syscall.${name}` });
+  s.table.set(name, { handler, counter: `syscall.${name}`, ctr: null });
 }
 
 /** Makes `path` openable. */
@@ -143,7 +147,7 @@ export function* syscall(name: string, ...args: unknown[]): KernelCode<number> {
     k.count(`syscall.${name}`);
     return -ENOSYS;
   }
-  k.count(e.counter);
+  k.add(e.ctr ?? (e.ctr = k.counterOf(e.counter)));
   if (k.config.timed) {
     // The entry cost, built once per cost.
     if (st.entryCostNs !== st.syscallNs) {

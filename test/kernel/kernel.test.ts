@@ -10,7 +10,7 @@ import { runScenario } from '../../src/check/runner.js';
 import type { Scenario } from '../../src/check/scenario.js';
 import type { Cell } from '../../src/kernel/cell.js';
 import { fromArray, replay } from '../../src/kernel/chooser.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import { counter, Kernel } from '../../src/kernel/kernel.js';
 import { MEMORY_MODELS } from '../../src/kernel/memory.js';
 import { atomic, cpu, READ_ONCE, WRITE_ONCE } from '../../src/kernel/ops.js';
 import {
@@ -341,28 +341,40 @@ describe('violations', () => {
 
 describe('stats', () => {
   type StatOp =
-    | { k: 'count'; name: number; n: number }
-    | { k: 'set'; name: number; v: number }
-    | { k: 'read' };
+    | { k: 'count'; name: number; n: number; handle: boolean; kern: number }
+    | { k: 'set'; name: number; v: number; kern: number }
+    | { k: 'read'; kern: number };
+  const kern = fc.nat(1);
   const statOp: fc.Arbitrary<StatOp> = fc.oneof(
-    fc.record({ k: fc.constant('count' as const), name: fc.nat(2), n: fc.integer({ min: -3, max: 5 }) }),
-    fc.record({ k: fc.constant('set' as const), name: fc.nat(2), v: fc.integer({ min: 0, max: 9 }) }),
-    fc.record({ k: fc.constant('read' as const) }),
+    fc.record({
+      k: fc.constant('count' as const),
+      name: fc.nat(2),
+      n: fc.integer({ min: -3, max: 5 }),
+      handle: fc.boolean(),
+      kern,
+    }),
+    fc.record({ k: fc.constant('set' as const), name: fc.nat(2), v: fc.integer({ min: 0, max: 9 }), kern }),
+    fc.record({ k: fc.constant('read' as const), kern }),
   );
+  const names = ['a', 'b', 'c'];
+  // Hot-path counters, shared by every kernel (each keeps its own counter per kernel).
+  const handles = names.map((n) => counter(n));
 
   test.prop([fc.array(statOp, { maxLength: 40 }), fc.boolean()])(
-    'count, setStat and direct writes to stats add up in order, as on a plain record',
+    'count, counter handles, setStat and direct writes to stats add up in order, as on a plain record',
     (ops, direct) => {
       // `count` keeps its amounts aside until `stats` is read: whatever the interleaving of
-      // counts, gauges (setStat, or a write through `stats`) and reads, the figures are those a
-      // plain record would hold.
-      const k = new Kernel({ cpus: 1 });
-      const model: Record<string, number> = {};
-      const names = ['a', 'b', 'c'];
+      // counts (by name or through a handle, on two kernels), gauges (setStat, or a write through
+      // `stats`) and reads, the figures are those a plain record per kernel would hold.
+      const ks = [new Kernel({ cpus: 1 }), new Kernel({ cpus: 1 })];
+      const models: Record<string, number>[] = [{}, {}];
       for (const op of ops) {
+        const k = ks[op.kern]!;
+        const model = models[op.kern]!;
         if (op.k === 'count') {
           const name = names[op.name]!;
-          k.count(name, op.n);
+          if (op.handle) k.add(handles[op.name]!(k), op.n);
+          else k.count(name, op.n);
           model[name] = (model[name] ?? 0) + op.n;
         } else if (op.k === 'set') {
           const name = names[op.name]!;
@@ -374,10 +386,14 @@ describe('stats', () => {
           expect(Object.keys(k.stats)).toEqual(Object.keys(model));
         }
       }
-      expect({ ...k.stats }).toEqual(model);
-      // Names keep the order of their first use (the run's JSON prints them in that order).
-      expect(Object.keys(k.stats)).toEqual(Object.keys(model));
-      expect(k.snapshotStats()).toEqual(model);
+      for (let i = 0; i < ks.length; i++) {
+        const k = ks[i]!;
+        const model = models[i]!;
+        expect({ ...k.stats }).toEqual(model);
+        // Names keep the order of their first use (the run's JSON prints them in that order).
+        expect(Object.keys(k.stats)).toEqual(Object.keys(model));
+        expect(k.snapshotStats()).toEqual(model);
+      }
     },
   );
 
