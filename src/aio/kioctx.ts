@@ -330,29 +330,28 @@ export function aio_start_locked(req: Kiocb, gen: number): boolean {
  * call (the state machine under `ctx->lock` makes a second one a simulator error).
  */
 export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<void> {
+  // Few locals live across its yields (a generator saves and restores each live one at every
+  // yield): the context's operations, the tail (stable under `ctx->lock`) and its slot are read
+  // again where needed.
   const ctx = req.ctx;
-  const op = ctx.op;
-  yield op.lock;
+  yield ctx.op.lock;
   if (req.state === 'free' || req.state === 'done') {
-    yield op.unlock;
+    yield ctx.op.unlock;
     throw new Error(`aio_complete: request ${req.key} of ctx ${ctx.id} completed twice (state ${req.state})`);
   }
   req.state = 'done';
-  const tail = ctx.ktail;
-  const slot = ctx.slots[tail]!;
-  yield write_once_op(slot.obj, req.user_obj);
-  yield write_once_op(slot.data, req.user_data);
-  yield write_once_op(slot.res, res);
-  yield write_once_op(slot.res2, res2);
-  ctx.mirrorEvent(tail, req.user_data, req.user_obj, res, res2);
+  yield write_once_op(ctx.slots[ctx.ktail]!.obj, req.user_obj);
+  yield write_once_op(ctx.slots[ctx.ktail]!.data, req.user_data);
+  yield write_once_op(ctx.slots[ctx.ktail]!.res, res);
+  yield write_once_op(ctx.slots[ctx.ktail]!.res2, res2);
+  ctx.mirrorEvent(ctx.ktail, req.user_data, req.user_obj, res, res2);
   yield WMB; // the event before the tail
-  const nt = (tail + 1) % ctx.nr;
-  ctx.ktail = nt;
-  yield write_once_op(ctx.tail, nt);
-  ctx.mirrorIndex('tail', nt);
+  ctx.ktail = (ctx.ktail + 1) % ctx.nr;
+  yield write_once_op(ctx.tail, ctx.ktail);
+  ctx.mirrorIndex('tail', ctx.ktail);
   yield WMB;
   const last = completed_locked(req, res);
-  yield op.unlock;
+  yield ctx.op.unlock;
   const how = ctx.lim.completeWakeup;
   if (how === 'wake_up' || last) {
     yield wake_up_all(ctx.wait);
@@ -360,17 +359,15 @@ export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<voi
     if (how === 'mb+waitqueue_active') yield MB;
     // waitqueue_active(&ctx->wait), then wake_up(&ctx->wait), inline: the queue's lock, the
     // walk (a trampolined call, when there is anyone to wake) and the unlock.
-    const wq = ctx.wait;
-    const wop = wq.op;
-    if ((yield wop.loadActive) !== 0) {
-      yield wop.lock;
-      if (wq.list.length !== 0) {
+    if ((yield ctx.wait.op.loadActive) !== 0) {
+      yield ctx.wait.op.lock;
+      if (ctx.wait.list.length !== 0) {
         // The usual waiter, one task in __io_getevents: its wake-up without the walk's frame.
-        const e = lone_task_entry(wq);
-        if (e !== null) wake_traced(wq, e, yield wake_normal_op(e));
-        else yield __wake_up_common(wq, TASK_NORMAL, 1);
+        const e = lone_task_entry(ctx.wait);
+        if (e !== null) wake_traced(ctx.wait, e, yield wake_normal_op(e));
+        else yield __wake_up_common(ctx.wait, TASK_NORMAL, 1);
       }
-      yield wop.unlock;
+      yield ctx.wait.op.unlock;
     }
   }
 }

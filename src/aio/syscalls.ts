@@ -605,30 +605,29 @@ function* read_events(
  * inline (their operations, no frames); the wait entry is the context's, kept for its task.
  */
 function* wait_event_one(ctx: Kioctx, p: Process, events: number, timeout: number): KernelCode<number> {
-  const k = ctx.k;
-  const t = current();
-  const deadline = timeout < 0 ? -1 : k.now + timeout;
+  // Few locals live across its yields (a generator saves and restores each live one at every
+  // yield): the kernel, the task and the context's operations are read again where needed.
+  const deadline = timeout < 0 ? -1 : ctx.k.now + timeout;
   let wait = ctx.eventsWait;
-  if (wait === null || wait.private !== t || wait.on !== null) {
-    wait = DECLARE_WAITQUEUE(`getevents:${t.name}`, t);
-    ctx.eventsWait = wait;
-  } else init_waitqueue_entry(wait, t);
-  const op = ctx.op;
-  const wq = ctx.wait;
-  const wop = wq.op;
-  let ret = 0;
+  {
+    const t = current();
+    if (wait === null || wait.private !== t || wait.on !== null) {
+      wait = DECLARE_WAITQUEUE(`getevents:${t.name}`, t);
+      ctx.eventsWait = wait;
+    } else init_waitqueue_entry(wait, t);
+  }
   // add_wait_queue_exclusive(&ctx->wait, &wait)
-  yield wop.lock;
-  if (add_exclusive_locked(wq, wait)) yield wop.setActive[1];
-  yield wop.unlock;
+  yield ctx.wait.op.lock;
+  if (add_exclusive_locked(ctx.wait, wait)) yield ctx.wait.op.setActive[1];
+  yield ctx.wait.op.unlock;
+  let ret: number;
   for (;;) {
     yield set_current_state(TASK_INTERRUPTIBLE);
-    if ((yield op.loadHead) !== (yield op.loadTail)) {
+    if ((yield ctx.op.loadHead) !== (yield ctx.op.loadTail)) {
       // aio_read_evt(ctx, true), inline (the event it wakes for: no frame, no event object).
-      yield op.ringLock; // an implied read barrier
-      const head = ((yield op.loadHead) as number) % ctx.nr;
-      const tail: number = yield op.loadTail;
-      if (head !== tail) {
+      yield ctx.op.ringLock; // an implied read barrier
+      const head = ((yield ctx.op.loadHead) as number) % ctx.nr;
+      if (head !== (yield ctx.op.loadTail)) {
         const l = ring_loads(ctx, head);
         const data: number = yield l[0];
         const obj: number = yield l[1];
@@ -638,25 +637,28 @@ function* wait_event_one(ctx: Kioctx, p: Process, events: number, timeout: numbe
         const nh = (head + 1) % ctx.nr;
         yield write_once_op(ctx.head, nh);
         ctx.mirrorIndex('head', nh);
-        yield op.ringUnlock;
+        yield ctx.op.ringUnlock;
         ret = put_event_fields(p, events, data, obj, res, res2) ? 1 : -EFAULT;
         break;
       }
-      yield op.ringUnlock;
+      yield ctx.op.ringUnlock;
     }
-    if (deadline >= 0 && k.now >= deadline) break;
+    if (deadline >= 0 && ctx.k.now >= deadline) {
+      ret = 0;
+      break;
+    }
     if (deadline < 0) yield schedule(ctx.eventsWaitName);
-    else yield schedule_timeout(deadline - k.now, ctx.eventsWaitName);
-    if (signal_pending(t)) {
+    else yield schedule_timeout(deadline - ctx.k.now, ctx.eventsWaitName);
+    if (signal_pending(current())) {
       ret = -EINTR;
       break;
     }
   }
   yield set_current_state(TASK_RUNNING);
   // remove_wait_queue(&ctx->wait, &wait)
-  yield wop.lock;
-  if (remove_locked(wq, wait)) yield wop.setActive[0];
-  yield wop.unlock;
+  yield ctx.wait.op.lock;
+  if (remove_locked(ctx.wait, wait)) yield ctx.wait.op.setActive[0];
+  yield ctx.wait.op.unlock;
   return ret;
 }
 
