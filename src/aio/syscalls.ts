@@ -578,12 +578,11 @@ function* read_events(
   // Each aio_read_evt(ctx) below is spelled `peek ? null : aio_read_evt(ctx, true)`: its
   // lockless peek at head and tail made inline (the ring is often empty: no call then). The
   // calls are trampolined (`yield f()`): a plain primitive hands its operation straight over.
-  const op = ctx.op;
   let i = 0;
   for (;;) {
     while (i < nr) {
       const ev: IoEvent | null =
-        (yield op.loadHead) === (yield op.loadTail) ? null : yield aio_read_evt(ctx, true);
+        (yield ctx.op.loadHead) === (yield ctx.op.loadTail) ? null : yield aio_read_evt(ctx, true);
       if (ev === null) break;
       if (!put_event(p, events + i * IO_EVENT_SIZE, ev)) return i > 0 ? i : -EFAULT;
       i++;

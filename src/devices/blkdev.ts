@@ -468,22 +468,21 @@ export class Disk implements BlockDevice {
 
   /** The disk interrupt: completes `req` and starts the next one. */
   private *irq(req: Request): KernelCode<void> {
-    const k = this.k;
-    const q = this.queue;
-    if (k.config.timed) {
+    // (The kernel and the queue are read again after each operation rather than kept in
+    // locals: a generator saves and restores its live locals at every yield.)
+    if (this.k.config.timed) {
       if (req.bhs.length === 1) yield this.irqCost1Op;
       else yield* cpu(this.costs.irqNs + this.costs.irqPerBhNs * req.bhs.length);
     }
-    yield q.lockOp;
+    yield this.queue.lockOp;
     this.serve_locked(req);
-    yield q.unlockOp;
-    const bhs = req.bhs;
-    for (let i = 0; i < bhs.length; i++) {
-      const bh = bhs[i]!;
+    yield this.queue.unlockOp;
+    for (let i = 0; i < req.bhs.length; i++) {
+      const bh = req.bhs[i]!;
       if (bh.b_end_io === null) throw new Error(`buffer ${bh.name} completed without a b_end_io`);
       yield bh.b_end_io(bh, true); // a trampolined call
     }
-    k.release();
+    this.k.release();
     // Served: nothing refers to it any more (its event fired, its interrupt ends here).
     if (this.idle.length < 1024) this.idle.push(req);
   }
