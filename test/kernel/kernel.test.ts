@@ -339,6 +339,37 @@ describe('violations', () => {
   });
 });
 
+describe('timed events', () => {
+  it('an event label ends with its number when one is given, as an untimed choice shows it', () => {
+    // The label is built only when read: `after(delay, label, fn, background, id)`.
+    const seen: string[] = [];
+    const chooser = {
+      // Takes the timer whenever it is offered.
+      choose(
+        _n: number,
+        _why: string,
+        point?: { actions: readonly { kind: string; label: string }[] },
+      ): number {
+        const actions = point?.actions ?? [];
+        const i = actions.findIndex((a) => a.kind === 'timer');
+        if (i >= 0) seen.push(actions[i]!.label);
+        return Math.max(i, 0);
+      },
+    };
+    const k = new Kernel({ cpus: 1, timed: false, trace: false }, chooser);
+    const c = k.cell('c');
+    let fired = 0;
+    k.spawn('reader', function* () {
+      while (fired < 2) yield* READ_ONCE(c);
+    });
+    k.after(5, 'sda req', () => fired++, false, 7);
+    k.after(6, 'plain', () => fired++);
+    k.run();
+    expect(fired).toBe(2);
+    expect(seen).toEqual(['event sda req 7', 'event plain']);
+  });
+});
+
 describe('stats', () => {
   type StatOp =
     | { k: 'count'; name: number; n: number; handle: boolean; kern: number }
