@@ -344,6 +344,19 @@ describe('Processes', () => {
     });
     expect(() => sim.run()).toThrow(/'odd'.*unsupported value: nope/);
   });
+
+  it.each([
+    ['a plain object', {}],
+    ['an object with a non-boolean _isProcess', { _isProcess: 1 }],
+    ['null', null],
+    ['undefined', undefined],
+  ])('rejects %s as a yield (events and processes are told apart by a field)', (_what, y) => {
+    const sim = new Sim();
+    sim.process(function* odd() {
+      yield y as unknown as number;
+    });
+    expect(() => sim.run()).toThrow(/'odd'.*unsupported value/);
+  });
 });
 
 describe('determinism', () => {
