@@ -4,8 +4,7 @@
  *
  * Each model runs in a fresh child process (this script with `--run-one GROUP MODEL`), so that
  * one model's JIT feedback and garbage do not slow the next, and `peakRssMiB` is that model's
- * own peak; the child runs with --expose-gc, so that each timed run starts with the garbage of the
- * runs before collected (see `measure`). `--in-process` runs them all in this process instead.
+ * own peak. `--in-process` runs them all in this process instead.
  *
  * Options: `--json`, `--group NAME` (one group only; may be repeated), `--quick` (smaller sizes),
  * `--in-process`, `--help`. Exit status 2 for bad usage, 1 when a model fails.
@@ -90,15 +89,7 @@ function findModel(group: string, model: string): (options: BenchOptions) => Ben
 /** Runs one model in a fresh child process and returns its result. */
 function runInChild(group: string, model: string, quick: boolean): BenchModelResult {
   const script = fileURLToPath(import.meta.url);
-  const argv = [
-    ...process.execArgv,
-    '--expose-gc',
-    script,
-    '--run-one',
-    group,
-    model,
-    ...(quick ? ['--quick'] : []),
-  ];
+  const argv = [...process.execArgv, script, '--run-one', group, model, ...(quick ? ['--quick'] : [])];
   const child = spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (child.status !== 0) {
     process.stderr.write(child.stderr);
