@@ -13,7 +13,7 @@ import { decodeToken } from '../check/token.js';
 import { replay as replayChooser } from '../kernel/chooser.js';
 import type { KernelConfig } from '../kernel/kernel.js';
 import { MEMORY_MODELS, type MemoryModel } from '../kernel/memory.js';
-import { DEMO_SCENARIO, findScenario, scenarios } from '../scenarios/index.js';
+import { DEMO_SCENARIO, findScenario, INTRO_SCENARIO, scenarios } from '../scenarios/index.js';
 import { chromeTrace } from '../trace/chrome.js';
 import { columnView, markStoreLoadReordering } from '../trace/columns.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -203,10 +203,19 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     action((name: string, opts: Record<string, unknown>) => doRun(name, opts)),
   );
 
-  runOpts(cli.command('demo', `run the demo scenario (${DEMO_SCENARIO}) and show the lost wake-up`)).action(
+  runOpts(
+    cli.command(
+      'demo',
+      `show how to read a run (${INTRO_SCENARIO}), then the demo scenario (${DEMO_SCENARIO}): the lost wake-up`,
+    ),
+  ).action(
     action((opts: Record<string, unknown>) => {
+      // --json prints the demo scenario's object alone; the options apply to the demo scenario.
+      if (opts.json === true) return doRun(DEMO_SCENARIO, opts);
+      io.out('Part 1 of 2: how to read a run. Each column is a CPU, each row what it did at that step.\n\n');
+      doRun(INTRO_SCENARIO, {});
+      io.out('\nPart 2 of 2: the waitqueue_active lost wake-up.\n\n');
       const st = doRun(DEMO_SCENARIO, opts);
-      if (opts.json === true) return st;
       io.out(
         '\nWhat happened: CPU0 stored cond = 1, but the store was still in its store buffer when it\n' +
           'read the wait queue (the row marked <==) and saw it empty, so it woke nobody. CPU1 then\n' +

@@ -61,8 +61,11 @@ export const scenarios: readonly Scenario[] = [
   aioPagecache,
 ];
 
-/** The scenario `npm start` runs. */
+/** The scenario `npm start` (`aiosim demo`) shows: the waitqueue_active lost wake-up. */
 export const DEMO_SCENARIO = 'wq-active-race';
+
+/** The scenario `aiosim demo` shows first, to teach how to read a run: a sleep and a wake-up. */
+export const INTRO_SCENARIO = 'hello-sleep';
 
 /** Looks a scenario up by name; undefined if unknown. */
 export function findScenario(name: string): Scenario | undefined {

@@ -1,6 +1,6 @@
 /**
  * Tests of the `aiosim` command through `main(argv, io)` with a capturing io: `list`, `run`,
- * `explore` and `replay`, the JSON shapes of DESIGN §6, the exit statuses (0 clean, 1 violation,
+ * `demo`, `explore` and `replay`, the JSON shapes of DESIGN §6, the exit statuses (0 clean, 1 violation,
  * 2 bad usage), `--trace` writing a valid Chrome trace, `--shard`/`--workers` and
  * `--check-determinism`.
  */
@@ -99,6 +99,35 @@ describe('aiosim run', () => {
   it('--cpus and --memory-model are applied', async () => {
     const j = json(await cli('run', 'sb', '--json', '--cpus', '3', '--memory-model', 'sc'));
     expect(j.config).toMatchObject({ cpus: 3, memoryModel: 'sc' });
+  });
+});
+
+describe('aiosim demo (npm start)', () => {
+  it('shows how to read a run with hello-sleep, then the lost wake-up, and exits 0 when it shows it', async () => {
+    const r = await cli('demo');
+    expect(r.code).toBe(0);
+    const intro = r.out.indexOf('hello-sleep: ');
+    const race = r.out.indexOf('wq-active-race: ');
+    expect(intro).toBeGreaterThanOrEqual(0);
+    expect(race).toBeGreaterThan(intro);
+    // hello-sleep's run, CPU by CPU: the sleep, the early wake-up, 7 ms left of the 10.
+    const part1 = r.out.slice(intro, race);
+    expect(part1).toContain('step | CPU0 (sleeper)');
+    expect(part1).toContain('wake_up_process(sleeper)');
+    expect(part1).toContain('woken with 7 ms left');
+    expect(part1).toContain('status: done');
+    expect(part1).not.toContain('VIOLATION');
+    const part2 = r.out.slice(race);
+    expect(part2).toContain('VIOLATION (hang)');
+    expect(part2).toContain('What happened');
+  });
+
+  it("--json prints the demo scenario's object alone", async () => {
+    const r = await cli('demo', '--json');
+    expect(r.code).toBe(1);
+    const j = json(r);
+    expect(j.scenario).toBe('wq-active-race');
+    expect((j.violations as { kind: string }[])[0]!.kind).toBe('hang');
   });
 });
 
