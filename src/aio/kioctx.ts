@@ -331,8 +331,8 @@ export function aio_start_locked(req: Kiocb, gen: number): boolean {
  */
 export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<void> {
   // Few locals live across its yields (a generator saves and restores each live one at every
-  // yield): the context's operations, the tail (stable under `ctx->lock`) and its slot are read
-  // again where needed.
+  // yield): the context's operations and wait queue are read again where needed, and the tail
+  // and its slot live only in the block that writes the event.
   const ctx = req.ctx;
   yield ctx.op.lock;
   if (req.state === 'free' || req.state === 'done') {
@@ -340,11 +340,15 @@ export function* aio_complete(req: Kiocb, res: number, res2 = 0): KernelCode<voi
     throw new Error(`aio_complete: request ${req.key} of ctx ${ctx.id} completed twice (state ${req.state})`);
   }
   req.state = 'done';
-  yield write_once_op(ctx.slots[ctx.ktail]!.obj, req.user_obj);
-  yield write_once_op(ctx.slots[ctx.ktail]!.data, req.user_data);
-  yield write_once_op(ctx.slots[ctx.ktail]!.res, res);
-  yield write_once_op(ctx.slots[ctx.ktail]!.res2, res2);
-  ctx.mirrorEvent(ctx.ktail, req.user_data, req.user_obj, res, res2);
+  {
+    const tail = ctx.ktail;
+    const slot = ctx.slots[tail]!;
+    yield write_once_op(slot.obj, req.user_obj);
+    yield write_once_op(slot.data, req.user_data);
+    yield write_once_op(slot.res, res);
+    yield write_once_op(slot.res2, res2);
+    ctx.mirrorEvent(tail, req.user_data, req.user_obj, res, res2);
+  }
   yield WMB; // the event before the tail
   ctx.ktail = (ctx.ktail + 1) % ctx.nr;
   yield write_once_op(ctx.tail, ctx.ktail);
