@@ -29,6 +29,12 @@ export class Cpu {
   bhOff = 0;
   /** Interrupts raised on this CPU and not yet taken. */
   readonly pendingIrqs: IrqRequest[] = [];
+  /**
+   * The context whose step is running on this CPU right now (kernel-private), or null. An
+   * interrupt raised for this CPU meanwhile (from a step on another CPU, or a timer) waits for
+   * the step to end: steps are atomic.
+   */
+  stepping: Context | null = null;
   /** Timed runs: executing a cpu() cost until its end event. */
   busy = false;
   /** When the current cost ends, and its heap event (to cancel when an interrupt cuts in). */

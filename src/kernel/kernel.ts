@@ -689,7 +689,7 @@ export class Kernel {
   private maybeTakeIrq(c: Cpu): void {
     if (c.irqsOff || c.pendingIrqs.length === 0) return;
     const top = c.top();
-    if (top !== null && top.kind === 'irq') return; // no nesting
+    if (top !== null && (top.kind === 'irq' || top === c.stepping)) return; // no nesting; not mid-step
     if (c.busy) {
       // The interrupt cuts into a cost: the rest of it resumes when the handler is done.
       if (top === null || c.costEvent === null) return;
@@ -737,6 +737,8 @@ export class Kernel {
     const saveCpu = cur.cpu;
     const saveTask = cur.task;
     const saveCtx = cur.ctx;
+    const saveStepping = cpu.stepping;
+    cpu.stepping = ctx;
     cur.cpu = cpu;
     cur.task = cpu.task;
     cur.ctx = ctx;
@@ -822,10 +824,18 @@ export class Kernel {
             cpu.busyNs += ns;
             if (this.timed && ns > 0) {
               const end = this.now + ns;
-              if (this.fastForward && end <= this.untilRun && this.heap.peekTime() > end && this.alone(cpu)) {
+              if (
+                this.fastForward &&
+                this.live > 0 &&
+                end <= this.untilRun &&
+                this.heap.peekTime() > end &&
+                this.alone(cpu)
+              ) {
                 // A forced wait: nothing else can happen on any CPU before the cost ends (no
                 // event is due until after it), so the clock moves on and the CPU carries on here,
-                // exactly as the cost's own event would have resumed it.
+                // exactly as the cost's own event would have resumed it. (With no task left to
+                // wait for, the step loop ends the run here instead: an interrupt handler's
+                // cost after the last exit is not waited for.)
                 if (this.tracing) this.emitCost(cpu, ns);
                 this.now = end;
                 continue;
@@ -896,6 +906,7 @@ export class Kernel {
             const nx = this.schedule(ctx as Task, cpu, (o as ScheduleOp).on);
             if (nx === null || this.stopStatus !== null) return;
             ctx = nx;
+            cpu.stepping = ctx;
             ctx.needsResume = false;
             cur.task = cpu.task;
             cur.ctx = ctx;
@@ -920,7 +931,10 @@ export class Kernel {
       cur.cpu = saveCpu;
       cur.task = saveTask;
       cur.ctx = saveCtx;
+      cpu.stepping = saveStepping;
     }
+    // An interrupt raised for this CPU during the step is taken at its end.
+    if (saveStepping === null && this.timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
   }
 
   /** Resumes `ctx`'s innermost caller (`calls`, not empty) as its running frame. */
@@ -1389,13 +1403,16 @@ export class Kernel {
   private execOp(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
     const save = cur.cpu;
     const saveTask = cur.task;
+    const saveStepping = cpu.stepping;
     cur.cpu = cpu;
     cur.task = cpu.task;
+    cpu.stepping = ctx;
     try {
       return this.execOpHere(ctx, cpu, op, code);
     } finally {
       cur.cpu = save;
       cur.task = saveTask;
+      cpu.stepping = saveStepping;
     }
   }
 
@@ -1690,7 +1707,9 @@ export class Kernel {
       if (top === null) return;
       top.needsResume = true;
       if (this.timed) this.maybeTakeIrq(cpu);
-      if (cpu.top() === top && !cpu.busy) this.advance(top, undefined);
+      // An interrupt taken here that ended at once has resumed `top` already (finish): a second
+      // resume would skip the operation it stopped in front of.
+      if (cpu.top() === top && !cpu.busy && top.needsResume) this.advance(top, undefined);
       return;
     }
     if (ev.kind === 'wake') {

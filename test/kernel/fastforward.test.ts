@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/check/runner.js';
 import type { Scenario } from '../../src/check/scenario.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
-import { cpu, READ_ONCE, WRITE_ONCE } from '../../src/kernel/ops.js';
+import { cpu, local_irq_disable, local_irq_enable, READ_ONCE, WRITE_ONCE } from '../../src/kernel/ops.js';
 import {
   schedule_timeout,
   set_current_state,
@@ -25,17 +25,35 @@ type Act =
   | { k: 'lock' }
   | { k: 'sleep'; ns: number }
   | { k: 'wake'; t: number }
-  | { k: 'sem' };
+  | { k: 'sem' }
+  | { k: 'irq'; cpu: number; ns: number }
+  | { k: 'timer-irq'; cpu: number; after: number; ns: number };
 
 const act: fc.Arbitrary<Act> = fc.oneof(
-  fc.record({ k: fc.constant('cost' as const), ns: fc.integer({ min: 0, max: 5000 }) }),
+  fc.record({
+    k: fc.constant('cost' as const),
+    ns: fc.oneof(fc.constantFrom(100, 200, 1000), fc.integer({ min: 0, max: 5000 })),
+  }),
   fc.record({ k: fc.constant('load' as const), c: fc.nat(2) }),
   fc.record({ k: fc.constant('store' as const), c: fc.nat(2), v: fc.nat(9) }),
   fc.record({ k: fc.constant('lock' as const) }),
   fc.record({ k: fc.constant('sleep' as const), ns: fc.integer({ min: 1, max: 8000 }) }),
   fc.record({ k: fc.constant('wake' as const), t: fc.nat(3) }),
   fc.record({ k: fc.constant('sem' as const) }),
+  // Interrupts, often of zero length, raised with interrupts off (taken at the next cost
+  // boundary) or from a timer that may come due exactly where a cost ends.
+  fc.record({ k: fc.constant('irq' as const), cpu: fc.nat(2), ns: fc.constantFrom(0, 0, 50, 300) }),
+  fc.record({
+    k: fc.constant('timer-irq' as const),
+    cpu: fc.nat(2),
+    after: fc.constantFrom(0, 100, 200, 1000, 5000),
+    ns: fc.constantFrom(0, 0, 100),
+  }),
 );
+
+function* handler(ns: number): KernelCode<void> {
+  if (ns > 0) yield* cpu(ns);
+}
 
 function scenarioOf(cpus: number, programs: Act[][]): Scenario {
   return {
@@ -81,6 +99,14 @@ function scenarioOf(cpus: number, programs: Act[][]): Scenario {
                   yield* down(sem);
                   yield* cpu(200);
                   yield* up(sem);
+                  break;
+                case 'irq':
+                  yield* local_irq_disable();
+                  k.raise_irq('dev', () => handler(a.ns), a.cpu % cpus);
+                  yield* local_irq_enable();
+                  break;
+                case 'timer-irq':
+                  k.after(a.after, 'timer', () => k.raise_irq('timer', () => handler(a.ns), a.cpu % cpus));
                   break;
               }
             }
