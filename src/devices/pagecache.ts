@@ -24,7 +24,7 @@
  * than deadlock a reader whose own readahead fills memory.
  */
 import { EFBIG, EIO, ENOSPC } from '../kernel/errno.js';
-import type { Kernel } from '../kernel/kernel.js';
+import type { Kernel, TimerHandle } from '../kernel/kernel.js';
 import {
   atomic,
   clear_bit,
@@ -38,6 +38,7 @@ import { O_APPEND, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
 import {
   current,
   kernel,
+  MAX_SCHEDULE_TIMEOUT,
   schedule,
   set_current_state,
   TASK_INTERRUPTIBLE,
@@ -222,6 +223,13 @@ export class PageCache {
   bdflush: Task | null = null;
   /** Set by wake-ups of bdflush (read and cleared by it). */
   kick = false;
+  /**
+   * With nothing dirty, bdflush sleeps with no kupdate timer: `idleSince` is when that sleep
+   * began (-1 otherwise), and the first page dirtied arms the timer for the kupdate tick the
+   * daemon would have woken at. Time that passes with nothing to write costs no steps.
+   */
+  idleSince = -1;
+  idleTimer: TimerHandle | null = null;
   private nextPage = 0;
   constructor(k: Kernel, config: PageCacheConfig) {
     this.k = k;
@@ -405,7 +413,17 @@ export function* set_page_dirty(page: Page): KernelCode<void> {
     m.pc.nrDirty++;
     page.dirtiedAt = m.pc.k.now;
     m.pc.gauges();
+    if (m.pc.idleSince >= 0 && m.pc.idleTimer === null) arm_kupdate(m.pc);
   });
+}
+
+/** Arms an idle bdflush's kupdate timer for its next tick (the first dirty page is there). */
+function arm_kupdate(pc: PageCache): void {
+  const k = pc.k;
+  const interval = pc.config.kupdateIntervalNs;
+  const tick = pc.idleSince + (Math.floor((k.now - pc.idleSince) / interval) + 1) * interval;
+  const me = pc.bdflush!;
+  pc.idleTimer = k.after(tick - k.now, 'kupdate', () => k.try_to_wake_up(me, TASK_NORMAL), true);
 }
 
 /**
@@ -958,7 +976,8 @@ function* bdflush(pc: PageCache): KernelCode<void> {
   const k = pc.k;
   const me = current();
   const c = pc.config;
-  // Sleeps until kicked or `ns` pass (a background timer: it does not keep the run alive).
+  // Sleeps until kicked or `ns` pass (a background timer: it does not keep the run alive); with
+  // `ns` MAX_SCHEDULE_TIMEOUT, until kicked or a page is dirtied and its kupdate tick comes.
   const sleep = function* (ns: number): KernelCode<void> {
     yield* set_current_state(TASK_INTERRUPTIBLE);
     const kicked = yield* atomic(pc.obj, true, 'bdflush: kicked?', () => {
@@ -968,6 +987,14 @@ function* bdflush(pc: PageCache): KernelCode<void> {
     });
     if (kicked) {
       yield* set_current_state(TASK_RUNNING);
+      return;
+    }
+    if (ns === MAX_SCHEDULE_TIMEOUT) {
+      pc.idleSince = k.now;
+      yield* schedule('bdflush: nothing to write');
+      pc.idleSince = -1;
+      pc.idleTimer?.cancel();
+      pc.idleTimer = null;
       return;
     }
     const timer = k.after(ns, 'kupdate', () => k.try_to_wake_up(me, TASK_NORMAL), true);
@@ -987,7 +1014,7 @@ function* bdflush(pc: PageCache): KernelCode<void> {
       return out;
     });
     if (batch.length === 0) {
-      yield* sleep(c.kupdateIntervalNs);
+      yield* sleep(pc.nrDirty === 0 && pc.throttled === 0 ? MAX_SCHEDULE_TIMEOUT : c.kupdateIntervalNs);
       continue;
     }
     k.count('writeback.batches');

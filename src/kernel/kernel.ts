@@ -58,6 +58,9 @@ import type { Violation, ViolationKind } from './violation.js';
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
 export type WakeSemantics = '2.4-aio' | 'modern';
 
+/** The simulated clock's last nanosecond (about 104 days): no timer is set past it. */
+export const CLOCK_MAX = Number.MAX_SAFE_INTEGER;
+
 /** Kernel configuration. */
 export interface KernelConfig {
   /** Number of CPUs. */
@@ -665,9 +668,18 @@ export class Kernel {
     return new Timed(this, kind, cpu, null, kind === 'cpu' ? 'cost' : 'schedule_timeout', false);
   }
 
+  /**
+   * The time `ns` from now, or the clock's last nanosecond if that is sooner: a timeout longer
+   * than the clock can count (MAX_SCHEDULE_TIMEOUT aside) expires there, as the kernel clamps
+   * an hrtimer to KTIME_MAX.
+   */
+  deadline(ns: number): number {
+    return Math.min(this.now + ns, CLOCK_MAX);
+  }
+
   private push(time: number, ev: Timed): TimerHandle {
     ev.queued = true;
-    this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
+    this.heap.push(Math.min(time, CLOCK_MAX), ev.kind === 'irq' ? 0 : 1, ev);
     if (!ev.background) this.fgEvents++;
     return ev;
   }

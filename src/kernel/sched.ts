@@ -210,7 +210,7 @@ export class ScheduleTimeout implements Generator<Op, number, unknown>, Primitiv
     this.state = 1;
     if (this.ns !== MAX_SCHEDULE_TIMEOUT) {
       const k = kernel();
-      this.expire = k.now + this.ns;
+      this.expire = k.deadline(this.ns);
       this.timer = k.wake_after(this.ns, current(), this.timer);
       this.armed = true;
     }
