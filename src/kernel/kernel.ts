@@ -1848,12 +1848,18 @@ export class Kernel {
         );
       } else if (t.cpu !== null && t.cpu.top() === t && t.pending !== null) {
         const cpu = t.cpu;
-        if (cpu.spinning !== null) {
-          const h = cpu.spinning.owner;
+        const lock = cpu.spinning ?? (t.pendingCode === OP.LOCK ? (t.pending as LockOp).lock : null);
+        if (lock !== null) {
+          const h = lock.owner;
           lines.push(
-            `${t.name} (pid ${t.id}) spins on CPU${cpu.id} for '${cpu.spinning.name}', held by ${h === null ? 'nobody (released but not yet visible)' : `${h.name} since step ${cpu.spinning.since}`}`,
+            `${t.name} (pid ${t.id}) spins on CPU${cpu.id} for '${lock.name}', held by ${h === null ? 'nobody (released but not yet visible)' : `${h.name} since step ${lock.since}`}`,
           );
         } else {
+          // The label of a pending operation is made only when a strategy reads it.
+          if (!t.described) {
+            this.describe(t, t.pending);
+            t.described = true;
+          }
           lines.push(`${t.name} (pid ${t.id}) is stuck on CPU${cpu.id} in front of '${t.action.label}'`);
         }
       } else {
