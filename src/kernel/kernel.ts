@@ -1837,7 +1837,7 @@ export class Kernel {
     }
     this.violation(
       'hang',
-      `hang: no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
+      `no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
     );
   }
 }

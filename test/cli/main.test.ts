@@ -102,6 +102,16 @@ describe('aiosim run', () => {
   });
 });
 
+describe('a hang report', () => {
+  it('names its kind once, in the CPU view and under VIOLATION', async () => {
+    const r = await cli('run', 'wq-active-race');
+    expect(r.code).toBe(1);
+    expect(r.out).not.toContain('hang: hang:');
+    expect(r.out).toContain('!! hang: no task can make progress');
+    expect(r.out).toContain('VIOLATION (hang) at step 9:\nno task can make progress');
+  });
+});
+
 describe('aiosim demo (npm start)', () => {
   it('shows how to read a run with hello-sleep, then the lost wake-up, and exits 0 when it shows it', async () => {
     const r = await cli('demo');
