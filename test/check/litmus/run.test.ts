@@ -203,7 +203,10 @@ describe('runLitmus refuses an unlock of a spinlock not held', () => {
   for (const [what, procs] of cases) {
     it(what, () => {
       const text = `C U\n{\n\tint x;\n}\n${procs}\nexists (x=1)\n`;
-      const line = text.split('\n').findLastIndex((l) => l.includes('spin_unlock')) + 1;
+      let line = 0;
+      text.split('\n').forEach((l, i) => {
+        if (l.includes('spin_unlock')) line = i + 1;
+      });
       for (const model of MODELS) {
         let err: unknown;
         try {
