@@ -58,9 +58,12 @@ import type { Violation, ViolationKind } from './violation.js';
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
 export type WakeSemantics = '2.4-aio' | 'modern';
 
+/** The most CPUs a kernel can have (2.4 allowed 32, or 64 on 64-bit machines). */
+export const NR_CPUS = 64;
+
 /** Kernel configuration. */
 export interface KernelConfig {
-  /** Number of CPUs. */
+  /** Number of CPUs, 1 to NR_CPUS. */
   readonly cpus: number;
   /** Memory model. */
   readonly memoryModel: MemoryModel;
@@ -331,8 +334,8 @@ export class Kernel {
       Object.isFrozen(config) && 'switchNs' in config && 'lockdep' in config
         ? (config as KernelConfig)
         : { ...DEFAULT_KERNEL_CONFIG, ...config };
-    if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > 64) {
-      throw new Error(`KernelConfig.cpus must be an integer from 1 to 64, got ${c.cpus}`);
+    if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > NR_CPUS) {
+      throw new Error(`KernelConfig.cpus must be an integer from 1 to ${NR_CPUS}, got ${c.cpus}`);
     }
     if (!['sc', 'tso', 'pso', 'invq'].includes(c.memoryModel)) {
       throw new Error(`KernelConfig.memoryModel must be sc, tso, pso or invq, got '${c.memoryModel}'`);

@@ -132,12 +132,53 @@ describe('aiosim demo (npm start)', () => {
     expect(part2).toContain('What happened');
   });
 
-  it("--json prints the demo scenario's object alone", async () => {
+  it("--json prints the demo scenario's object alone, and exits 0 as the demo does", async () => {
     const r = await cli('demo', '--json');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     const j = json(r);
     expect(j.scenario).toBe('wq-active-race');
     expect((j.violations as { kind: string }[])[0]!.kind).toBe('hang');
+  });
+
+  it('under sc tells that no wake-up was lost, instead of a store-buffer race that did not happen', async () => {
+    const r = await cli('demo', '--memory-model', 'sc');
+    expect(r.code).toBe(0);
+    const part2 = r.out.slice(r.out.indexOf('wq-active-race: '));
+    expect(part2).not.toContain('VIOLATION');
+    expect(part2).toContain('no wake-up was lost');
+    expect(part2).not.toContain('still in its store buffer');
+  });
+
+  it('with a seed that does not lose the wake-up says so, and exits 0', async () => {
+    const r = await cli('demo', '--seed', '3');
+    expect(r.code).toBe(0);
+    const part2 = r.out.slice(r.out.indexOf('wq-active-race: '));
+    expect(part2).not.toContain('VIOLATION');
+    expect(part2).toContain('no wake-up was lost');
+    expect(part2).toContain('seed 3');
+  });
+});
+
+describe('aiosim help', () => {
+  it("help <command> prints that command's options and exits 0", async () => {
+    const lines: string[] = [];
+    const info = console.info;
+    console.info = (s: string) => lines.push(s);
+    try {
+      expect((await cli('help', 'explore')).code).toBe(0);
+      expect((await cli('help')).code).toBe(0);
+    } finally {
+      console.info = info;
+    }
+    expect(lines[0]).toContain('$ aiosim explore <scenario>');
+    expect(lines[0]).toContain('--pct-depth');
+    expect(lines[1]).toContain('Commands:');
+  });
+
+  it('help of an unknown command exits 2 naming it', async () => {
+    const r = await cli('help', 'frob');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("aiosim: help: unknown command 'frob' (see 'aiosim help')\n");
   });
 });
 
