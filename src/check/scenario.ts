@@ -36,6 +36,8 @@ export interface Scenario {
   readonly description: string;
   /** Config defaults (the command line may override cpus and memoryModel). */
   readonly config?: Partial<KernelConfig>;
+  /** The fewest CPUs `setup` works with: one more than the highest CPU it places a task on (default 1). */
+  readonly minCpus?: number;
   /** Exploration defaults. */
   readonly bounds?: ScenarioBounds;
   /** What exploration should find: `clean` (no violation) or a violation kind. */

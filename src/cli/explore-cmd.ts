@@ -7,7 +7,16 @@ import { exploreParallel } from '../check/parallel.js';
 import type { Scenario } from '../check/scenario.js';
 import { decodeToken } from '../check/token.js';
 import type { KernelConfig } from '../kernel/kernel.js';
-import { type CliIo, intOption, modelOption, UsageError } from './main.js';
+import {
+  cpusOption,
+  intOption,
+  MAX_PCT_DEPTH,
+  modelOption,
+  seedOption,
+  UsageError,
+  workersOption,
+} from './args.js';
+import type { CliIo } from './main.js';
 
 /** Parses `--shard i/N`. */
 export function parseShard(v: unknown): { index: number; count: number } | undefined {
@@ -30,7 +39,7 @@ export async function runExploreCommand(
   const config: Partial<{ -readonly [K in keyof KernelConfig]: KernelConfig[K] }> = {};
   const model = modelOption(opts.memoryModel);
   if (model !== undefined) config.memoryModel = model;
-  const cpus = intOption(opts.cpus, 'cpus', 1);
+  const cpus = cpusOption(opts.cpus, s);
   if (cpus !== undefined) config.cpus = cpus;
   const options: { -readonly [K in keyof ExploreOptions]: ExploreOptions[K] } = { strategy, config };
   const runs = intOption(opts.runs, 'runs', 1);
@@ -39,15 +48,15 @@ export async function runExploreCommand(
   if (pb !== undefined) options.preemptionBound = pb;
   const ms = intOption(opts.maxSteps, 'max-steps', 1);
   if (ms !== undefined) options.maxSteps = ms;
-  const seed = intOption(opts.seed, 'seed', 0);
+  const seed = seedOption(opts.seed);
   if (seed !== undefined) options.seed = seed;
-  const depth = intOption(opts.pctDepth, 'pct-depth', 1);
+  const depth = intOption(opts.pctDepth, 'pct-depth', 1, MAX_PCT_DEPTH);
   if (depth !== undefined) options.pctDepth = depth;
   if (opts.all === true) options.stopOnFirst = false;
   if (opts.minimize === false) options.minimize = false;
   const shard = parseShard(opts.shard);
   if (shard !== undefined) options.shard = shard;
-  const workers = intOption(opts.workers, 'workers', 1) ?? 1;
+  const workers = workersOption(opts.workers, io.err) ?? 1;
   if (workers > 1 && strategy === 'fast-check')
     throw new UsageError('--workers does not apply to the fast-check strategy');
   const t0 = performance.now();

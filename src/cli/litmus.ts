@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import type { LitmusTest } from '../check/litmus/ast.js';
 import { LitmusParseError, parseLitmus } from '../check/litmus/parse.js';
-import { litmusStateKey, runLitmus } from '../check/litmus/run.js';
-import { type CliIo, modelOption, UsageError } from './main.js';
+import { LitmusRunError, litmusStateKey, runLitmus } from '../check/litmus/run.js';
+import { modelOption, UsageError } from './args.js';
+import type { CliIo } from './main.js';
 
 /** Runs the litmus command. */
 export function runLitmusCommand(files: readonly string[], opts: Record<string, unknown>, io: CliIo): number {
@@ -28,8 +29,13 @@ export function runLitmusCommand(files: readonly string[], opts: Record<string, 
   }
   const results = tests.map(({ file, test }) => {
     const t0 = performance.now();
-    const r = runLitmus(test, model);
-    return { file, r, ms: performance.now() - t0 };
+    try {
+      const r = runLitmus(test, model);
+      return { file, r, ms: performance.now() - t0 };
+    } catch (e) {
+      if (e instanceof LitmusRunError) throw new UsageError(`${file}:${e.line}: ${e.message}`);
+      throw e;
+    }
   });
   if (opts.json === true) {
     io.out(

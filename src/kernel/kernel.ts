@@ -61,9 +61,12 @@ export type WakeSemantics = '2.4-aio' | 'modern';
 /** The simulated clock's last nanosecond (about 104 days): no timer is set past it. */
 export const CLOCK_MAX = Number.MAX_SAFE_INTEGER;
 
+/** The most CPUs a kernel can have (2.4 allowed 32, or 64 on 64-bit machines). */
+export const NR_CPUS = 64;
+
 /** Kernel configuration. */
 export interface KernelConfig {
-  /** Number of CPUs. */
+  /** Number of CPUs, 1 to NR_CPUS. */
   readonly cpus: number;
   /** Memory model. */
   readonly memoryModel: MemoryModel;
@@ -334,8 +337,8 @@ export class Kernel {
       Object.isFrozen(config) && 'switchNs' in config && 'lockdep' in config
         ? (config as KernelConfig)
         : { ...DEFAULT_KERNEL_CONFIG, ...config };
-    if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > 64) {
-      throw new Error(`KernelConfig.cpus must be an integer from 1 to 64, got ${c.cpus}`);
+    if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > NR_CPUS) {
+      throw new Error(`KernelConfig.cpus must be an integer from 1 to ${NR_CPUS}, got ${c.cpus}`);
     }
     if (!['sc', 'tso', 'pso', 'invq'].includes(c.memoryModel)) {
       throw new Error(`KernelConfig.memoryModel must be sc, tso, pso or invq, got '${c.memoryModel}'`);
@@ -1534,7 +1537,12 @@ export class Kernel {
     const stealable = cpu.runqueue.length > 0;
     for (let i = 0; i < n; i++) {
       const other = cpus[i]!;
-      if (other === cpu || other.busy) continue;
+      if (other === cpu) continue;
+      // A busy CPU acts only when its cost ends, but an idle one may steal from its queue.
+      if (other.busy) {
+        if (other.runqueue.length > 0) return false;
+        continue;
+      }
       if (stealable || other.stack.length > 0 || other.runqueue.length > 0 || other.pendingIrqs.length > 0)
         return false;
     }
@@ -1765,6 +1773,8 @@ export class Kernel {
         if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         const n = this.nAct;
         if (n === 0) {
+          // Collecting may have run a task to its end (one refilled onto an idle CPU).
+          if (this.finished()) break;
           if (timed) {
             this.skipCancelled();
             if (this.heap.size > 0 && this.fgEvents > 0) {
@@ -1777,7 +1787,6 @@ export class Kernel {
               continue;
             }
           }
-          if (this.finished()) break;
           status = 'hang';
           this.reportHang();
           break;
@@ -1874,7 +1883,7 @@ export class Kernel {
     }
     this.violation(
       'hang',
-      `hang: no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
+      `no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
     );
   }
 }

@@ -94,6 +94,7 @@ function wakeupScenario(
       'One process submits a read to /dev/aiotest and waits in __io_getevents(); the read ' +
       'completes from an interrupt on the other CPU, in aio_complete(), which publishes the event ' +
       `and then wakes ctx->wait ${how === 'waitqueue_active' ? 'only if waitqueue_active() sees a waiter — with no barrier, as the 2.4 code shipped' : 'after an smp_mb(), so the check cannot miss a waiter that missed the event'}.`,
+    minCpus: 2,
     config: { cpus: 2, timed: false, memoryModel: 'tso', irqAffinity: 0 },
     expect,
     demoSeed: how === 'waitqueue_active' ? 54 : 1,
@@ -150,6 +151,7 @@ function reapScenario(name: string, rmb: boolean, expect: 'clean' | 'invariant',
       'Under the invq model a CPU may still hold stale copies of the event words when it sees the ' +
       'new tail, unless smp_rmb() processes its invalidate queue first. The run starts with the ' +
       'request already submitted, so exploration covers exactly the publication and the reaping.',
+    minCpus: 2,
     config: { cpus: 2, timed: false, memoryModel: 'invq' },
     expect,
     demoSeed: 4,
@@ -217,6 +219,7 @@ export const aioCancelRace: Scenario = {
     'interrupt may already be running. Either the cancel wins (it returns 0 and the single event ' +
     'says -ECANCELED) or the completion wins (cancel returns -EAGAIN and the event carries the 512 ' +
     'bytes); never both, never neither.',
+  minCpus: 2,
   config: { cpus: 2, timed: false, memoryModel: 'sc', irqAffinity: 0 },
   expect: 'clean',
   setup(k) {

@@ -15,6 +15,7 @@ export const helloSleep: Scenario = {
     'The smallest tour of the machine: `sleeper` sets TASK_INTERRUPTIBLE and calls ' +
     'schedule_timeout(10 ms); `waker` burns 3 ms of CPU on the other CPU and calls ' +
     'wake_up_process(sleeper), so the sleeper returns with 7 ms left and its timer is cancelled.',
+  minCpus: 2,
   config: { cpus: 2, timed: true },
   expect: 'clean',
   setup(k) {
@@ -61,6 +62,7 @@ export const lostUpdate: Scenario = {
     'Each task reads x and writes back x+1. If both read before either writes, x ends at 1, ' +
     'not 2. One preemption between a read and its write is enough; the explorer finds it and ' +
     'shrinks the schedule to that single preemption.',
+  minCpus: 2,
   config: { cpus: 2, timed: false, memoryModel: 'sc' },
   expect: 'invariant',
   setup(k) {

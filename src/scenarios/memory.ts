@@ -56,6 +56,7 @@ function sb(
       'Store buffering: each CPU stores to its own variable, then loads the other one. Under ' +
       'TSO both stores can still sit in the store buffers when the loads run, so both loads ' +
       'return 0 — unless smp_mb() drains the buffer between the store and the load on BOTH sides.',
+    minCpus: 2,
     config: { cpus: 2, timed: false, memoryModel: model },
     expect,
     setup(k) {
@@ -89,6 +90,7 @@ function mp(
       'Message passing: CPU0 writes the data x then the flag y; CPU1 reads the flag then the ' +
       'data. Seeing the flag without the data needs stores to drain out of order (PSO: fixed by ' +
       'smp_wmb) or a stale read of x (invq: fixed by smp_rmb as well).',
+    minCpus: 2,
     config: { cpus: 2, timed: false, memoryModel: model },
     expect,
     setup(k) {

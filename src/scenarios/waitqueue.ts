@@ -54,6 +54,7 @@ function wqRace(
       'A waker sets `cond` and wakes the wait queue only if `waitqueue_active()` says someone ' +
       'waits; a waiter queues itself with prepare_to_wait() (whose set_current_state() has a ' +
       `full barrier), re-checks cond, and sleeps. ${extra}`,
+    minCpus: 2,
     config: { cpus: 2, timed: false, memoryModel: model },
     expect,
     demoSeed: 90,
@@ -161,6 +162,7 @@ export const sleepOnRace: Scenario = {
     'If the wake-up runs between the test and the queueing inside sleep_on(), nobody is on the ' +
     'queue to wake and the waiter sleeps forever. No memory model is needed: this is why ' +
     'sleep_on() was removed in favour of prepare_to_wait()/wait_event().',
+  minCpus: 2,
   config: { cpus: 2, timed: false, memoryModel: 'sc' },
   expect: 'hang',
   demoSeed: 2,
@@ -255,6 +257,7 @@ export const wqFuncLockInversion: Scenario = {
     'add_wait_queue(&wq) (dev.lock → wq.lock); task `waker` calls wake_up(&wq), which holds ' +
     'wq.lock while the func takes dev.lock (wq.lock → dev.lock). The lock validator reports ' +
     'the AB-BA inversion; in some interleavings the two CPUs really deadlock.',
+  minCpus: 2,
   config: { cpus: 2, timed: false },
   expect: 'lock-validator',
   setup(k) {

@@ -102,6 +102,16 @@ describe('aiosim run', () => {
   });
 });
 
+describe('a hang report', () => {
+  it('names its kind once, in the CPU view and under VIOLATION', async () => {
+    const r = await cli('run', 'wq-active-race');
+    expect(r.code).toBe(1);
+    expect(r.out).not.toContain('hang: hang:');
+    expect(r.out).toContain('!! hang: no task can make progress');
+    expect(r.out).toContain('VIOLATION (hang) at step 9:\nno task can make progress');
+  });
+});
+
 describe('aiosim demo (npm start)', () => {
   it('shows how to read a run with hello-sleep, then the lost wake-up, and exits 0 when it shows it', async () => {
     const r = await cli('demo');
@@ -122,12 +132,53 @@ describe('aiosim demo (npm start)', () => {
     expect(part2).toContain('What happened');
   });
 
-  it("--json prints the demo scenario's object alone", async () => {
+  it("--json prints the demo scenario's object alone, and exits 0 as the demo does", async () => {
     const r = await cli('demo', '--json');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     const j = json(r);
     expect(j.scenario).toBe('wq-active-race');
     expect((j.violations as { kind: string }[])[0]!.kind).toBe('hang');
+  });
+
+  it('under sc tells that no wake-up was lost, instead of a store-buffer race that did not happen', async () => {
+    const r = await cli('demo', '--memory-model', 'sc');
+    expect(r.code).toBe(0);
+    const part2 = r.out.slice(r.out.indexOf('wq-active-race: '));
+    expect(part2).not.toContain('VIOLATION');
+    expect(part2).toContain('no wake-up was lost');
+    expect(part2).not.toContain('still in its store buffer');
+  });
+
+  it('with a seed that does not lose the wake-up says so, and exits 0', async () => {
+    const r = await cli('demo', '--seed', '3');
+    expect(r.code).toBe(0);
+    const part2 = r.out.slice(r.out.indexOf('wq-active-race: '));
+    expect(part2).not.toContain('VIOLATION');
+    expect(part2).toContain('no wake-up was lost');
+    expect(part2).toContain('seed 3');
+  });
+});
+
+describe('aiosim help', () => {
+  it("help <command> prints that command's options and exits 0", async () => {
+    const lines: string[] = [];
+    const info = console.info;
+    console.info = (s: string) => lines.push(s);
+    try {
+      expect((await cli('help', 'explore')).code).toBe(0);
+      expect((await cli('help')).code).toBe(0);
+    } finally {
+      console.info = info;
+    }
+    expect(lines[0]).toContain('$ aiosim explore <scenario>');
+    expect(lines[0]).toContain('--pct-depth');
+    expect(lines[1]).toContain('Commands:');
+  });
+
+  it('help of an unknown command exits 2 naming it', async () => {
+    const r = await cli('help', 'frob');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("aiosim: help: unknown command 'frob' (see 'aiosim help')\n");
   });
 });
 

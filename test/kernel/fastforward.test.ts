@@ -147,6 +147,31 @@ describe('fast-forward', () => {
     ],
     {
       numRuns: 80,
+      examples: [
+        // A task woken onto an idle CPU runs to its end while the step loop collects actions;
+        // the run must end there, not wait out an interrupt handler's cost on another CPU.
+        [
+          2,
+          [
+            [
+              { k: 'cost', ns: 201 },
+              { k: 'timer-irq', cpu: 1, after: 1000, ns: 100 },
+            ],
+            [
+              { k: 'sem' },
+              { k: 'irq', cpu: 0, ns: 300 },
+              { k: 'sem' },
+              { k: 'sleep', ns: 1102 },
+              { k: 'store', c: 0, v: 0 },
+            ],
+            [],
+          ],
+          0,
+        ],
+        // A task woken while its CPU runs an interrupt handler is queued there; an idle CPU
+        // steals it at once, so the waker's next operations are no forced moves.
+        [3, [[{ k: 'sem' }], [{ k: 'timer-irq', cpu: 1, after: 200, ns: 100 }, { k: 'sem' }]], 0],
+      ],
     },
   )('gives the same steps, trace and state as the step loop', (cpus, programs, seed) => {
     const { on, off } = both(scenarioOf(cpus, programs), seed);

@@ -6,6 +6,8 @@
  * - {@link parseLitmus}: text → {@link LitmusTest} (see `ast.ts`).
  * - {@link LitmusParseError}: thrown for anything outside the supported subset, with the
  *   1-based `line` and a message naming what was expected there.
+ * - {@link MAX_NESTING}: the deepest nesting of blocks, `if`s, parentheses and operators the
+ *   parser takes (the parser and the interpreter recurse on it; deeper is a parse error).
  *
  * The supported subset:
  * ```
@@ -48,17 +50,26 @@ import type {
   VarType,
 } from './ast.js';
 
-/** A litmus test that does not parse: `line` is 1-based; the message names the line. */
+/**
+ * How deep blocks, `if`s, parentheses and operators may nest: each counts one level (a chain
+ * `a + b + c` nests its operators, as the tree it builds does).
+ */
+export const MAX_NESTING = 100;
+
+/** A litmus test that does not parse: `line` (and `column`, when known) are 1-based; the message names them. */
 export class LitmusParseError extends Error {
   /** 1-based line of the offending token. */
   readonly line: number;
+  /** 1-based column of the offending token, when the error gives it. */
+  readonly column: number | undefined;
   /** The file name given to {@link parseLitmus}, if any. */
   readonly file: string | undefined;
 
-  constructor(message: string, line: number, file?: string) {
-    super(`${file ?? '<litmus>'}:${line}: ${message}`);
+  constructor(message: string, line: number, file?: string, column?: number) {
+    super(`${file ?? '<litmus>'}:${line}${column !== undefined ? `:${column}` : ''}: ${message}`);
     this.name = 'LitmusParseError';
     this.line = line;
+    this.column = column;
     this.file = file;
   }
 }
@@ -177,6 +188,8 @@ class Parser {
   /** Text of every OCaml comment seen, in order. */
   readonly comments: string[] = [];
   private peeked: { pos: number; ocaml: boolean; tok: Token } | undefined;
+  /** Levels of nesting open at the current token. */
+  private depth = 0;
 
   constructor(src: string, file: string | undefined) {
     this.src = src;
@@ -197,6 +210,35 @@ class Parser {
 
   fail(message: string, line: number): never {
     throw new LitmusParseError(message, line, this.file);
+  }
+
+  /** Opens one level of nesting at `t`, refusing more than {@link MAX_NESTING}; `close` ends it. */
+  open(t: Token): void {
+    if (this.depth >= MAX_NESTING) {
+      const column = t.end - t.text.length - this.lineStarts[t.line - 1]! + 1;
+      throw new LitmusParseError(
+        `too deeply nested at '${t.text}': more than ${MAX_NESTING} levels of blocks, ifs, parentheses and operators`,
+        t.line,
+        this.file,
+        column,
+      );
+    }
+    this.depth++;
+  }
+
+  /** Closes `levels` levels opened by `open`. */
+  close(levels: number): void {
+    this.depth -= levels;
+  }
+
+  /** Parses one level of nesting opened by `t`. */
+  nested<T>(t: Token, parse: () => T): T {
+    this.open(t);
+    try {
+      return parse();
+    } finally {
+      this.close(1);
+    }
   }
 
   setPos(pos: number): void {
@@ -449,14 +491,21 @@ function parseParams(p: Parser): Param[] {
 
 function parseExpr(p: Parser, sc: ProcScope, minPrec = 1): Expr {
   let left = parseUnary(p, sc);
-  for (;;) {
-    const t = p.peek();
-    if (t.kind !== 'punct') return left;
-    const prec = BINARY_PREC[t.text];
-    if (prec === undefined || prec < minPrec) return left;
-    p.next();
-    const right = parseExpr(p, sc, prec + 1);
-    left = { kind: 'binary', op: t.text as BinaryOp, left, right };
+  let levels = 0;
+  try {
+    for (;;) {
+      const t = p.peek();
+      if (t.kind !== 'punct') return left;
+      const prec = BINARY_PREC[t.text];
+      if (prec === undefined || prec < minPrec) return left;
+      p.next();
+      p.open(t);
+      levels++;
+      const right = parseExpr(p, sc, prec + 1);
+      left = { kind: 'binary', op: t.text as BinaryOp, left, right };
+    }
+  } finally {
+    p.close(levels);
   }
 }
 
@@ -464,7 +513,8 @@ function parseUnary(p: Parser, sc: ProcScope): Expr {
   const t = p.peek();
   if (t.kind === 'punct' && (t.text === '!' || t.text === '-')) {
     p.next();
-    return { kind: 'unary', op: t.text, arg: parseUnary(p, sc) };
+    const op = t.text;
+    return p.nested(t, () => ({ kind: 'unary', op, arg: parseUnary(p, sc) }));
   }
   if (t.kind === 'num') {
     p.next();
@@ -472,7 +522,7 @@ function parseUnary(p: Parser, sc: ProcScope): Expr {
   }
   if (t.kind === 'punct' && t.text === '(') {
     p.next();
-    const e = parseExpr(p, sc);
+    const e = p.nested(t, () => parseExpr(p, sc));
     p.expectPunct(')', 'to close the parenthesised expression');
     return e;
   }
@@ -592,11 +642,14 @@ function parseRhs(p: Parser, sc: ProcScope, reg: Token, line: number): Stmt {
 }
 
 function parseStmtOrBlock(p: Parser, sc: ProcScope, out: Stmt[]): void {
+  const open = p.peek();
   if (p.eatPunct('{')) {
-    while (!p.eatPunct('}')) {
-      if (p.peek().kind === 'eof') p.fail(`expected '}' to close the block in P${sc.id}`, p.peek().line);
-      parseStmt(p, sc, out);
-    }
+    p.nested(open, () => {
+      while (!p.eatPunct('}')) {
+        if (p.peek().kind === 'eof') p.fail(`expected '}' to close the block in P${sc.id}`, p.peek().line);
+        parseStmt(p, sc, out);
+      }
+    });
     return;
   }
   parseStmt(p, sc, out);
@@ -631,12 +684,14 @@ function parseStmt(p: Parser, sc: ProcScope, out: Stmt[]): void {
     const cond = parseExpr(p, sc);
     p.expectPunct(')', 'to close the if condition');
     const thenS: Stmt[] = [];
-    parseStmtOrBlock(p, sc, thenS);
     const elseS: Stmt[] = [];
-    if (p.isId('else')) {
-      p.next();
-      parseStmtOrBlock(p, sc, elseS);
-    }
+    p.nested(t, () => {
+      parseStmtOrBlock(p, sc, thenS);
+      if (p.isId('else')) {
+        p.next();
+        parseStmtOrBlock(p, sc, elseS);
+      }
+    });
     out.push({ kind: 'if', cond, thenBody: thenS, elseBody: elseS, line: t.line });
     return;
   }
@@ -717,19 +772,39 @@ function parseCondLoc(p: Parser, procs: readonly Proc[], vars: ReadonlyMap<strin
 
 function parseProp(p: Parser, procs: readonly Proc[], vars: ReadonlyMap<string, SharedVar>): Prop {
   const left = parsePropOr(p, procs, vars);
-  if (p.eatPunct('=>')) return { kind: 'implies', left, right: parseProp(p, procs, vars) };
+  const arrow = p.peek();
+  if (p.eatPunct('=>'))
+    return { kind: 'implies', left, right: p.nested(arrow, () => parseProp(p, procs, vars)) };
   return left;
 }
 
 function parsePropOr(p: Parser, procs: readonly Proc[], vars: ReadonlyMap<string, SharedVar>): Prop {
   let left = parsePropAnd(p, procs, vars);
-  while (p.eatPunct('\\/')) left = { kind: 'or', left, right: parsePropAnd(p, procs, vars) };
+  let levels = 0;
+  try {
+    for (let t = p.peek(); p.eatPunct('\\/'); t = p.peek()) {
+      p.open(t);
+      levels++;
+      left = { kind: 'or', left, right: parsePropAnd(p, procs, vars) };
+    }
+  } finally {
+    p.close(levels);
+  }
   return left;
 }
 
 function parsePropAnd(p: Parser, procs: readonly Proc[], vars: ReadonlyMap<string, SharedVar>): Prop {
   let left = parsePropUnary(p, procs, vars);
-  while (p.eatPunct('/\\')) left = { kind: 'and', left, right: parsePropUnary(p, procs, vars) };
+  let levels = 0;
+  try {
+    for (let t = p.peek(); p.eatPunct('/\\'); t = p.peek()) {
+      p.open(t);
+      levels++;
+      left = { kind: 'and', left, right: parsePropUnary(p, procs, vars) };
+    }
+  } finally {
+    p.close(levels);
+  }
   return left;
 }
 
@@ -737,11 +812,11 @@ function parsePropUnary(p: Parser, procs: readonly Proc[], vars: ReadonlyMap<str
   const t = p.peek();
   if ((t.kind === 'punct' && t.text === '~') || (t.kind === 'id' && t.text === 'not')) {
     p.next();
-    return { kind: 'not', arg: parsePropUnary(p, procs, vars) };
+    return { kind: 'not', arg: p.nested(t, () => parsePropUnary(p, procs, vars)) };
   }
   if (t.kind === 'punct' && t.text === '(') {
     p.next();
-    const inner = parseProp(p, procs, vars);
+    const inner = p.nested(t, () => parseProp(p, procs, vars));
     p.expectPunct(')', 'to close the parenthesised condition');
     return inner;
   }

@@ -26,6 +26,20 @@ import type { Scenario } from '../scenario.js';
 import { Abandon, DfsSearch } from '../strategies/dfs.js';
 import type { CondLoc, Expr, LitmusResult, LitmusTest, Prop, Stmt } from './ast.js';
 
+/**
+ * A test that cannot run as written (herd's `unmatched-unlock` flag): a process unlocks a
+ * spinlock it does not hold. `line` is the 1-based line of the statement.
+ */
+export class LitmusRunError extends Error {
+  readonly line: number;
+
+  constructor(message: string, line: number) {
+    super(message);
+    this.name = 'LitmusRunError';
+    this.line = line;
+  }
+}
+
 /** One final state: `"0:r0"` → value, `"x"` → value. */
 export type LitmusState = Readonly<Record<string, number>>;
 
@@ -126,8 +140,16 @@ export function litmusStateKey(st: LitmusState): string {
     .join('; ');
 }
 
-/** The test as a scenario (for `runScenario`); `states` collects each run's final state. */
-function litmusScenario(test: LitmusTest, model: MemoryModel, onState: (s: LitmusState) => void): Scenario {
+/**
+ * The test as a scenario (for `runScenario`); `onState` collects each run's final state,
+ * `onMisuse` gets the error of a statement that cannot run (the task then stops with it).
+ */
+function litmusScenario(
+  test: LitmusTest,
+  model: MemoryModel,
+  onState: (s: LitmusState) => void,
+  onMisuse: (e: LitmusRunError) => void,
+): Scenario {
   return {
     name: 'litmus',
     title: test.name,
@@ -159,6 +181,7 @@ function litmusScenario(test: LitmusTest, model: MemoryModel, onState: (s: Litmu
         }
         const regs = new Map<string, number>();
         for (const r of p.regs) regs.set(r, 0);
+        const held = new Set<string>();
         regSets.push(regs);
         const exec = function* (stmts: readonly Stmt[]): KernelCode<void> {
           for (const s of stmts) {
@@ -201,8 +224,20 @@ function litmusScenario(test: LitmusTest, model: MemoryModel, onState: (s: Litmu
                 else yield* smp_rmb();
                 break;
               case 'lock':
-                if (s.op === 'spin_lock') yield* spin_lock(lockOf(s.lock));
-                else yield* spin_unlock(lockOf(s.lock));
+                if (s.op === 'spin_lock') {
+                  yield* spin_lock(lockOf(s.lock));
+                  held.add(s.lock);
+                } else {
+                  if (!held.delete(s.lock)) {
+                    const e = new LitmusRunError(
+                      `P${p.id} unlocks '${s.lock}', which it does not hold`,
+                      s.line,
+                    );
+                    onMisuse(e);
+                    throw e;
+                  }
+                  yield* spin_unlock(lockOf(s.lock));
+                }
                 break;
               case 'if':
                 yield* exec(evalExpr(s.cond, regs) !== 0 ? s.thenBody : s.elseBody);
@@ -228,13 +263,24 @@ function litmusScenario(test: LitmusTest, model: MemoryModel, onState: (s: Litmu
   };
 }
 
-/** Runs every execution of `test` under `model`. */
+/**
+ * Runs every execution of `test` under `model`.
+ * @throws {@link LitmusRunError} when an execution reaches a statement that cannot run.
+ */
 export function runLitmus(test: LitmusTest, model: MemoryModel, maxExecutions = 1_000_000): LitmusRun {
   const seen = new Map<string, LitmusState>();
   let last: LitmusState | null = null;
-  const scenario = litmusScenario(test, model, (s) => {
-    last = s;
-  });
+  let misuse: LitmusRunError | null = null;
+  const scenario = litmusScenario(
+    test,
+    model,
+    (s) => {
+      last = s;
+    },
+    (e) => {
+      misuse = e;
+    },
+  );
   const search = new DfsSearch({});
   let executions = 0;
   let deadlocks = 0;
@@ -248,6 +294,7 @@ export function runLitmus(test: LitmusTest, model: MemoryModel, maxExecutions = 
       const st = last as LitmusState | null;
       if (st !== null) seen.set(litmusStateKey(st), st);
     } catch (e) {
+      if (misuse !== null) throw misuse;
       if (!(e instanceof Abandon)) throw e;
     }
     if (!search.next()) {

@@ -1,7 +1,8 @@
 /**
  * Tests of the herd7 C-litmus parser: every kernel test in `test/litmus/` parses to the
  * expected shape; each supported construct yields the right AST; malformed input throws a
- * LitmusParseError carrying the right line; random well-formed programs parse to as many
+ * LitmusParseError carrying the right line; nesting deeper than MAX_NESTING is a parse error
+ * with line and column, never a stack overflow; random well-formed programs parse to as many
  * statements as were generated.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Stmt } from '../../../src/check/litmus/ast.js';
-import { LitmusParseError, parseLitmus } from '../../../src/check/litmus/parse.js';
+import { LitmusParseError, MAX_NESTING, parseLitmus } from '../../../src/check/litmus/parse.js';
 
 const LITMUS_DIR = fileURLToPath(new URL('../../litmus/', import.meta.url));
 
@@ -552,5 +553,66 @@ describe('random programs', () => {
         },
       ),
     );
+  });
+});
+
+describe('nesting depth', () => {
+  const deep: [string, string, string, number, number][] = [
+    // what, P0's body (from line 7), the condition (line 10 after a one-line body), where the
+    // refused token is: the first past MAX_NESTING levels ('(' of exists counts one)
+    [
+      '5,000 parentheses',
+      `\tWRITE_ONCE(*x, ${'('.repeat(5000)}1${')'.repeat(5000)});`,
+      'exists (x=1)',
+      7,
+      17 + MAX_NESTING,
+    ],
+    ['5,000 negations', `\tWRITE_ONCE(*x, ${'!'.repeat(5000)}1);`, 'exists (x=1)', 7, 17 + MAX_NESTING],
+    [
+      '3,000 nested ifs',
+      `${'\tif (1) {\n'.repeat(3000)}\tWRITE_ONCE(*x, 1);\n${'\t}\n'.repeat(3000)}`,
+      'exists (x=1)',
+      7 + MAX_NESTING / 2,
+      2,
+    ],
+    [
+      '20,000 additions',
+      `\tWRITE_ONCE(*x, 1${' + 1'.repeat(20000)});`,
+      'exists (x=1)',
+      7,
+      19 + 4 * MAX_NESTING,
+    ],
+    [
+      '5,000 conditions joined by \\/',
+      '\tWRITE_ONCE(*x, 1);',
+      `exists (x=1${' \\/ x=1'.repeat(5000)})`,
+      10,
+      13 + 7 * (MAX_NESTING - 1),
+    ],
+    [
+      '5,000 ~ in the condition',
+      '\tWRITE_ONCE(*x, 1);',
+      `exists (${'~'.repeat(5000)}x=1)`,
+      10,
+      8 + MAX_NESTING,
+    ],
+  ];
+  for (const [what, body, cond, line, column] of deep) {
+    it(`${what}: a parse error at the token past ${MAX_NESTING} levels`, () => {
+      const e = parseError(`C T\n\n{}\n\nP0(int *x)\n{\n${body}\n}\n\n${cond}\n`);
+      expect(e.message).toMatch(/too deeply nested at '.+': more than 100 levels/);
+      expect([e.line, e.column]).toEqual([line, column]);
+      expect(e.message.startsWith(`bad.litmus:${line}:${column}: `)).toBe(true);
+    });
+  }
+
+  it(`${MAX_NESTING} levels parse`, () => {
+    const half = MAX_NESTING / 2;
+    const t = parseLitmus(
+      `C T\n{}\nP0(int *x)\n{\n${'if (1) {\n'.repeat(half)}WRITE_ONCE(*x, 1);\n${'}\n'.repeat(half)}}\nexists (${'('.repeat(MAX_NESTING - 1)}x=1${')'.repeat(MAX_NESTING - 1)})\n`,
+    );
+    let depth = 0;
+    for (let s: Stmt | undefined = t.procs[0]!.body[0]; s?.kind === 'if'; s = s.thenBody[0]) depth++;
+    expect(depth).toBe(half);
   });
 });

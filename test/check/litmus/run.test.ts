@@ -2,14 +2,16 @@
  * The litmus runner on the simulated kernel (issue 3): for every test in `test/litmus/`, the
  * set of final states under sc, tso and pso is exactly the reference interpreter's
  * (`oracle.ts`), the tso verdict is x86's, every search is complete, and SB runs fast. Under
- * invq every pso state is still reached, and the verdicts equal pso's (LB stays Never).
+ * invq every pso state is still reached, and the verdicts equal pso's (LB stays Never). A
+ * process that unlocks a spinlock it does not hold is refused with a LitmusRunError naming
+ * the line, whichever execution reaches it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { LitmusResult } from '../../../src/check/litmus/ast.js';
 import { parseLitmus } from '../../../src/check/litmus/parse.js';
-import { litmusStateKey, runLitmus } from '../../../src/check/litmus/run.js';
+import { LitmusRunError, litmusStateKey, runLitmus } from '../../../src/check/litmus/run.js';
 import { type OracleModel, runOracle, stateKey } from './oracle.js';
 
 const LITMUS_DIR = fileURLToPath(new URL('../../litmus/', import.meta.url));
@@ -181,4 +183,47 @@ exists (1:r0=1 /\\ 1:r1=0 /\\ 3:r0=1 /\\ 3:r1=0)`,
       expect(got).toEqual(verdicts);
     });
   }
+});
+
+describe('runLitmus refuses an unlock of a spinlock not held', () => {
+  const cases: [string, string][] = [
+    [
+      'a lock only named as a parameter',
+      'P0(int *x, spinlock_t *l)\n{\n\tWRITE_ONCE(*x, 1);\n\tspin_unlock(l);\n}',
+    ],
+    [
+      'a lock unlocked twice',
+      'P0(int *x, spinlock_t *l)\n{\n\tspin_lock(l);\n\tspin_unlock(l);\n\tspin_unlock(l);\n}',
+    ],
+    [
+      'a lock unlocked on one branch only',
+      'P0(int *x, spinlock_t *l)\n{\n\tint r0;\n\tr0 = READ_ONCE(*x);\n\tif (r0 == 1)\n\t\tspin_unlock(l);\n}\n\nP1(int *x)\n{\n\tWRITE_ONCE(*x, 1);\n}',
+    ],
+  ];
+  for (const [what, procs] of cases) {
+    it(what, () => {
+      const text = `C U\n{\n\tint x;\n}\n${procs}\nexists (x=1)\n`;
+      let line = 0;
+      text.split('\n').forEach((l, i) => {
+        if (l.includes('spin_unlock')) line = i + 1;
+      });
+      for (const model of MODELS) {
+        let err: unknown;
+        try {
+          runLitmus(parseLitmus(text), model);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(LitmusRunError);
+        expect((err as LitmusRunError).message).toBe("P0 unlocks 'l', which it does not hold");
+        expect((err as LitmusRunError).line).toBe(line);
+      }
+    });
+  }
+
+  it('a balanced lock and unlock still runs', () => {
+    const text =
+      'C B\n{\n\tint x;\n}\nP0(int *x, spinlock_t *l)\n{\n\tspin_lock(l);\n\tWRITE_ONCE(*x, 1);\n\tspin_unlock(l);\n}\nexists (x=1)\n';
+    expect(runLitmus(parseLitmus(text), 'tso').verdict).toBe('Always');
+  });
 });
