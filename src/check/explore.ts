@@ -210,7 +210,12 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     return {
       kind: fv.kind,
       message: fv.message,
-      replay: encodeToken(scenario.name, scenarioConfig(scenario, runCfg), choices),
+      replay: encodeToken(
+        scenario.name,
+        scenarioConfig(scenario, runCfg),
+        final.choices,
+        final.status === 'max-steps' ? maxSteps : undefined,
+      ),
       preemptions:
         !doMin && knownPreemptions !== null
           ? knownPreemptions()

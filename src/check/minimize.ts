@@ -83,9 +83,8 @@ export function minimize(
     while (best.length > 0 && best[best.length - 1] === 0) best.pop();
   }
   const final = runScenario(scenario, { config, chooser: fromArray(best), maxSteps, keepTrace: false });
-  const rec = final.choices.slice();
-  while (rec.length > 0 && rec[rec.length - 1] === 0) rec.pop();
-  return { choices: rec, report: final, attempts };
+  // Every choice the run took, trailing zeros too: a replay gets exactly the recorded list.
+  return { choices: final.choices.slice(), report: final, attempts };
 }
 
 /** Counts the preemptions of a schedule: non-zero choices where option 0 continued the last CPU. */

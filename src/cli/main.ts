@@ -7,10 +7,10 @@
 import { writeFileSync } from 'node:fs';
 import { cac } from 'cac';
 import { STRATEGIES, type Strategy } from '../check/explore.js';
+import { replayToken } from '../check/replay.js';
 import { runScenario } from '../check/runner.js';
 import type { Scenario } from '../check/scenario.js';
 import { decodeToken } from '../check/token.js';
-import { replay as replayChooser } from '../kernel/chooser.js';
 import type { KernelConfig } from '../kernel/kernel.js';
 import { MEMORY_MODELS, type MemoryModel } from '../kernel/memory.js';
 import { DEMO_SCENARIO, findScenario, INTRO_SCENARIO, scenarios } from '../scenarios/index.js';
@@ -276,11 +276,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         }
         const s = scenarioArg(t.scenario);
         const width = intOption(opts.width, 'width', 8);
-        const r = runScenario(s, {
-          config: { ...t.config, trace: true },
-          chooser: replayChooser(t.choices),
-          keepTrace: true,
-        });
+        const outcome = replayToken(s, t, { config: { trace: true }, keepTrace: true });
+        if (outcome.diverged) throw new UsageError(outcome.message);
+        const r = outcome.report;
         const meta = metaOf(s.name, r.config, r.tasks, r.choices);
         writeTraces(r.events, meta, opts as { trace?: string; html?: string });
         const violated = r.violations.length > 0;
