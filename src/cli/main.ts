@@ -1,8 +1,9 @@
 /**
  * The `aiosim` command (DESIGN §6): list, run, explore, replay, litmus, demo.
  *
- * `main(argv, io)` returns the exit status: 0 when nothing was violated, 1 when a violation was
- * found, 2 for bad usage or input. With `--json` a command prints exactly one JSON object.
+ * `main(argv, io)` returns the exit status: 0 when nothing was violated (and a search, if any,
+ * was complete), 1 when a violation was found, 2 for bad usage or input, 3 when a search ended
+ * clean but incomplete, 130 after Ctrl-C. With `--json` a command prints exactly one JSON object.
  */
 import { writeFileSync } from 'node:fs';
 import { cac } from 'cac';
@@ -245,6 +246,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option('--all', 'keep going after the first violation')
     .option('--no-minimize', 'report violations as found, without shrinking')
     .option('--check-determinism', 'replay each failing schedule and diff the traces')
+    .option('--time-limit <s>', 'stop after this many seconds (default 60; 0: none)')
+    .option('--quiet', 'no progress lines on stderr')
     .option('--json', 'print one JSON object')
     .action(
       action(async (name: string, opts: Record<string, unknown>) => {
@@ -309,6 +312,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   cli
     .command('litmus [...files]', 'run herd7 C litmus tests exhaustively under a memory model')
     .option('--memory-model <m>', `memory model (${MEMORY_MODELS.join('|')}, default tso)`)
+    .option('--time-limit <s>', 'stop each search when this many seconds have passed (default: none)')
     .option('--json', 'print one JSON object')
     .action(action((files: string[], opts: Record<string, unknown>) => runLitmusCommand(files, opts, io)));
 
