@@ -3,8 +3,16 @@
  * scenarios, replay tokens and trace exporters.
  */
 
-export type { ExploreOptions, ExploreReport, FoundViolation, Strategy } from './check/explore.js';
-export { explore, STRATEGIES } from './check/explore.js';
+export type {
+  Cut,
+  ExploreOptions,
+  ExploreReport,
+  FoundViolation,
+  Progress,
+  Strategy,
+  Verdict,
+} from './check/explore.js';
+export { explore, exploreAsync, STRATEGIES, verdictOf } from './check/explore.js';
 export type { RunWithScheduleOptions, ScheduledRun, ScheduleOptions } from './check/fc.js';
 export { runWithSchedule, schedules } from './check/fc.js';
 export type { ReplayOutcome } from './check/replay.js';
