@@ -309,17 +309,18 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
     return stopOnFirst;
   };
 
-  // The exhaustive search knows the preemptions of the run it just did (used when not minimising).
-  let knownPreemptions: (() => number) | null = null;
-
   const report = (r: RunReport): FoundViolation => {
     const v = r.violations[0]!;
     let choices = r.choices;
     let final = r;
+    let preemptions: number;
     if (doMin) {
       const m = minimize(scenario, runCfg, choices, v.kind, maxSteps);
       choices = m.choices;
       final = m.report;
+      preemptions = m.preemptions;
+    } else {
+      preemptions = countPreemptions(scenario, runCfg, choices, maxSteps);
     }
     const fv = final.violations.find((x) => x.kind === v.kind) ?? v;
     return {
@@ -331,10 +332,7 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
         final.choices,
         final.status === 'max-steps' ? maxSteps : undefined,
       ),
-      preemptions:
-        !doMin && knownPreemptions !== null
-          ? knownPreemptions()
-          : countPreemptions(scenario, runCfg, choices, maxSteps),
+      preemptions,
       steps: final.steps,
       choicesBefore: r.choices.length,
       choicesAfter: choices.length,
@@ -347,7 +345,6 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
     if (bound !== undefined) dfsOpts.preemptionBound = bound;
     dfsOpts.sleepSets = options.sleepSets ?? (bound === undefined && !config.timed);
     const search = new DfsSearch(dfsOpts);
-    knownPreemptions = () => search.preemptions();
     const attach = search.sleepSets ? (k: Kernel) => search.watch(schedWatch(k)) : undefined;
     // Sharding: the subtrees below the first SHARD_DEPTH decisions are dealt out in DFS order
     // (a run that ends above that depth is a subtree of its own). Every shard walks the same
