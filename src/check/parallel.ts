@@ -97,6 +97,8 @@ export async function exploreParallel(
     if (signal?.aborted === true) Atomics.store(stop, 0, 1);
   }, 20);
   const seen: Progress[] = [];
+  const every = options.progressIntervalMs ?? 2000;
+  let lastEmit = performance.now();
   const jobs = Array.from({ length: workers }, (_, w) => {
     // Outer share i of N is every ordinal o = i (mod N); worker w takes o = i + w*N (mod N*workers).
     const shard = { index: outer.index + w * outer.count, count: outer.count * workers };
@@ -111,6 +113,10 @@ export async function exploreParallel(
           return;
         }
         seen[w] = m.progress;
+        // Every worker reports on its own clock: pass on at most one line per interval.
+        const now = performance.now();
+        if (now - lastEmit < every) return;
+        lastEmit = now;
         const all = seen.filter((p) => p !== undefined);
         onProgress?.({
           explored: all.reduce((a, p) => a + p.explored, 0),
