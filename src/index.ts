@@ -3,18 +3,28 @@
  * scenarios, replay tokens and trace exporters.
  */
 
-export type { ExploreOptions, ExploreReport, FoundViolation, Strategy } from './check/explore.js';
-export { explore, STRATEGIES } from './check/explore.js';
+export type {
+  Cut,
+  ExploreOptions,
+  ExploreReport,
+  FoundViolation,
+  Progress,
+  Strategy,
+  Verdict,
+} from './check/explore.js';
+export { explore, exploreAsync, STRATEGIES, verdictOf } from './check/explore.js';
 export type { RunWithScheduleOptions, ScheduledRun, ScheduleOptions } from './check/fc.js';
 export { runWithSchedule, schedules } from './check/fc.js';
+export type { ReplayOutcome } from './check/replay.js';
+export { replayToken } from './check/replay.js';
 export type { RunReport, RunScenarioOptions } from './check/runner.js';
 export { runScenario } from './check/runner.js';
 export type { Scenario, ScenarioBounds, ScenarioInstance } from './check/scenario.js';
 export type { ReplayToken } from './check/token.js';
-export { decodeToken, encodeToken } from './check/token.js';
+export { decodeToken, encodeToken, TOKEN_PREFIX, TokenError } from './check/token.js';
 export { Cell } from './kernel/cell.js';
 export type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from './kernel/chooser.js';
-export { fromArray, RecordingChooser, replay, seeded } from './kernel/chooser.js';
+export { fromArray, RecordingChooser, ReplayDivergence, replay, seeded } from './kernel/chooser.js';
 export * from './kernel/errno.js';
 export type { KernelConfig, RunOptions, RunResult, RunStatus, WakeSemantics } from './kernel/kernel.js';
 export { DEFAULT_KERNEL_CONFIG, Kernel } from './kernel/kernel.js';

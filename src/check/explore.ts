@@ -5,8 +5,17 @@
  * Strategies (one small file each under `strategies/`): `exhaustive` (DFS with a preemption
  * bound, a step bound and sleep sets), `random`, `pct`, and `fast-check` (choice lists drawn
  * by fast-check, which shrinks failures). Every violation is minimised (`minimize.ts`) before
- * it is reported. `shard` runs a deterministic share of an exhaustive search; shards' totals
+ * it is reported, and violations that minimise to the same replay token are reported once,
+ * with a count. `shard` runs a deterministic share of an exhaustive search; shards' totals
  * add up to one whole run.
+ *
+ * A search ends with a verdict: `violation`, `clean-complete` (an exhaustive search that
+ * nothing cut) or `clean-incomplete`, with `cutBy` naming every cut: the run cap, the step
+ * bound in some execution, the preemption bound, the time limit, an interruption, or sampling
+ * (random, pct and fast-check never cover the whole space). A search that was cut is not a pass.
+ *
+ * `explore` runs to the end on the calling thread; `exploreAsync` lets the event loop in
+ * between executions, so that an AbortSignal raised by a signal handler (SIGINT) is seen.
  */
 import fc from 'fast-check';
 import type { Chooser } from '../kernel/chooser.js';
@@ -48,9 +57,40 @@ export interface ExploreOptions {
   readonly sleepSets?: boolean;
   /** Run share `index` of `count` of an exhaustive search. */
   readonly shard?: { readonly index: number; readonly count: number };
-  /** Called every so often with progress. */
-  readonly onProgress?: (p: { explored: number; violations: number }) => void;
+  /** Stop after this many milliseconds of wall time (default: no limit). */
+  readonly timeLimitMs?: number;
+  /** Stop at this wall-clock time (`Date.now()` milliseconds). */
+  readonly deadline?: number;
+  /** Stop when this is aborted (checked between executions). */
+  readonly signal?: { readonly aborted: boolean };
+  /** Called at most every `progressIntervalMs` (default 2000) with progress. */
+  readonly onProgress?: (p: Progress) => void;
+  readonly progressIntervalMs?: number;
 }
+
+/** Progress of a search. */
+export interface Progress {
+  readonly explored: number;
+  readonly violations: number;
+  readonly elapsedMs: number;
+}
+
+/** How a search ended. */
+export type Verdict = 'violation' | 'clean-complete' | 'clean-incomplete';
+
+/**
+ * What cut a search: the run cap, the step bound in some execution, the preemption bound, the
+ * time limit, an interruption (SIGINT, an aborted signal), sampling (random, pct, fast-check),
+ * or the first violation (`stopped`).
+ */
+export type Cut =
+  | 'runs'
+  | 'max-steps'
+  | 'preemption-bound'
+  | 'time-limit'
+  | 'interrupted'
+  | 'sampled'
+  | 'stopped';
 
 /** A violation found by exploration. */
 export interface FoundViolation {
@@ -65,6 +105,8 @@ export interface FoundViolation {
   /** Length of the choice list before and after minimisation. */
   readonly choicesBefore: number;
   readonly choicesAfter: number;
+  /** Failing executions that minimised to this same token. */
+  readonly count: number;
 }
 
 /** Coverage of a search. */
@@ -87,10 +129,15 @@ export interface ExploreReport {
   readonly explored: number;
   readonly elapsedMs: number;
   readonly violations: FoundViolation[];
-  /** True when an exhaustive search covered the whole bounded space. */
+  /** `violation`, or clean and complete (nothing cut the search), or clean but incomplete. */
+  readonly verdict: Verdict;
+  /**
+   * True when an exhaustive search covered the whole bounded space (every execution within
+   * the preemption bound, if one cut it). Only `verdict` says whether the search was a proof.
+   */
   readonly complete: boolean;
-  /** Which bounds cut the search, if any: 'preemption-bound', 'max-steps', 'runs', 'stopped'. */
-  readonly cutBy: string[];
+  /** What cut the search, if anything. */
+  readonly cutBy: Cut[];
   readonly coverage: Coverage;
   readonly bounds: {
     readonly preemptionBound: number | null;
@@ -114,12 +161,51 @@ const DEFAULT_MAX_STEPS = 10_000;
 /** Decisions above this depth decide which shard owns a subtree. */
 export const SHARD_DEPTH = 6;
 
+/** The verdict of a search that found `violations` and was cut by `cutBy`. */
+export function verdictOf(violations: readonly unknown[], cutBy: readonly Cut[]): Verdict {
+  if (violations.length > 0) return 'violation';
+  return cutBy.length === 0 ? 'clean-complete' : 'clean-incomplete';
+}
+
+/** Adds `v` to `list`, or counts it on the one with the same replay token. */
+export function addViolation(list: FoundViolation[], v: FoundViolation): void {
+  const i = list.findIndex((x) => x.replay === v.replay);
+  if (i >= 0) list[i] = { ...list[i]!, count: list[i]!.count + v.count };
+  else list.push(v);
+}
+
+/** Distinct violations kept in a report. */
+const MAX_VIOLATIONS = 20;
+
 function stateKey(r: RunReport): string {
   return `${r.status}|${r.violations.map((v) => v.kind).join(',')}|${JSON.stringify(r.state)}`;
 }
 
 /** Runs `scenario` under many schedules. */
 export function explore(scenario: Scenario, options: ExploreOptions = {}): ExploreReport {
+  const steps = exploreSteps(scenario, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** `explore`, letting the event loop run every few tens of milliseconds (between executions). */
+export async function exploreAsync(scenario: Scenario, options: ExploreOptions = {}): Promise<ExploreReport> {
+  const steps = exploreSteps(scenario, options);
+  let last = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    if (performance.now() - last >= 25) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+  }
+}
+
+/** The search, yielding after each execution. */
+function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<void, ExploreReport> {
   const {
     strategy = 'exhaustive',
     seed = 1,
@@ -145,6 +231,23 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   if (bound !== undefined && (!Number.isInteger(bound) || bound < 0)) {
     throw new Error(`explore: preemptionBound must be a non-negative integer, got ${bound}`);
   }
+  if (options.preemptionBound !== undefined && strategy !== 'exhaustive')
+    throw new Error(`explore: preemptionBound applies to the exhaustive strategy, not ${strategy}`);
+  if (options.pctDepth !== undefined && strategy !== 'pct')
+    throw new Error(`explore: pctDepth applies to the pct strategy, not ${strategy}`);
+  if (options.pctDepth !== undefined && (!Number.isInteger(pctDepth) || pctDepth < 1 || pctDepth > 64))
+    throw new Error(`explore: pctDepth must be an integer from 1 to 64, got ${pctDepth}`);
+  const timeLimit = options.timeLimitMs;
+  if (timeLimit !== undefined && !(Number.isFinite(timeLimit) && timeLimit >= 0))
+    throw new Error(`explore: timeLimitMs must be a non-negative number, got ${timeLimit}`);
+  const deadline = timeLimit !== undefined ? Date.now() + timeLimit : options.deadline;
+  const interrupted = (): Cut | null => {
+    if (options.signal?.aborted === true) return 'interrupted';
+    if (deadline !== undefined && Date.now() >= deadline) return 'time-limit';
+    return null;
+  };
+  const progressEvery = options.progressIntervalMs ?? 2000;
+  let lastProgress = performance.now();
   const shard = options.shard;
   if (shard !== undefined) {
     if (
@@ -165,7 +268,13 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
   const states = new Set<string>();
   const schedules = new Set<string>();
   let exhaustiveSchedules = 0;
-  const cutBy = new Set<string>();
+  const cutBy = new Set<Cut>();
+  /** Checked before each execution: whether a budget or an interruption stops the search. */
+  const budgetOut = (): boolean => {
+    const why = interrupted();
+    if (why !== null) cutBy.add(why);
+    return why !== null;
+  };
   let explored = 0;
   let longest = 0;
   let complete = false;
@@ -186,38 +295,48 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (r.steps > longest) longest = r.steps;
     states.add(stateKey(r));
     if (r.status === 'max-steps') cutBy.add('max-steps');
-    if (options.onProgress !== undefined && explored % 1000 === 0) {
-      options.onProgress({ explored, violations: violations.length });
+    if (options.onProgress !== undefined) {
+      const now = performance.now();
+      if (now - lastProgress >= progressEvery) {
+        lastProgress = now;
+        options.onProgress({ explored, violations: violations.length, elapsedMs: now - t0 });
+      }
     }
     if (r.violations.length === 0) return false;
-    if (violations.length < 20) violations.push(report(r));
+    const v = report(r);
+    if (violations.length < MAX_VIOLATIONS || violations.some((x) => x.replay === v.replay))
+      addViolation(violations, v);
     return stopOnFirst;
   };
-
-  // The exhaustive search knows the preemptions of the run it just did (used when not minimising).
-  let knownPreemptions: (() => number) | null = null;
 
   const report = (r: RunReport): FoundViolation => {
     const v = r.violations[0]!;
     let choices = r.choices;
     let final = r;
+    let preemptions: number;
     if (doMin) {
       const m = minimize(scenario, runCfg, choices, v.kind, maxSteps);
       choices = m.choices;
       final = m.report;
+      preemptions = m.preemptions;
+    } else {
+      preemptions = countPreemptions(scenario, runCfg, choices, maxSteps);
     }
     const fv = final.violations.find((x) => x.kind === v.kind) ?? v;
     return {
       kind: fv.kind,
       message: fv.message,
-      replay: encodeToken(scenario.name, scenarioConfig(scenario, runCfg), choices),
-      preemptions:
-        !doMin && knownPreemptions !== null
-          ? knownPreemptions()
-          : countPreemptions(scenario, runCfg, choices, maxSteps),
+      replay: encodeToken(
+        scenario.name,
+        scenarioConfig(scenario, runCfg),
+        final.choices,
+        final.status === 'max-steps' ? maxSteps : undefined,
+      ),
+      preemptions,
       steps: final.steps,
       choicesBefore: r.choices.length,
       choicesAfter: choices.length,
+      count: 1,
     };
   };
 
@@ -226,7 +345,6 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     if (bound !== undefined) dfsOpts.preemptionBound = bound;
     dfsOpts.sleepSets = options.sleepSets ?? (bound === undefined && !config.timed);
     const search = new DfsSearch(dfsOpts);
-    knownPreemptions = () => search.preemptions();
     const attach = search.sleepSets ? (k: Kernel) => search.watch(schedWatch(k)) : undefined;
     // Sharding: the subtrees below the first SHARD_DEPTH decisions are dealt out in DFS order
     // (a run that ends above that depth is a subtree of its own). Every shard walks the same
@@ -241,32 +359,36 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
         cutBy.add('runs');
         break;
       }
+      if (budgetOut()) break;
       let r: RunReport | null = null;
       const chooser = search.chooser();
-      const guarded: Chooser =
-        shard === undefined
-          ? chooser
-          : {
-              choose: (n, why, point) => {
-                const c = chooser.choose(n, why, point);
-                if (search.currentDepth === SHARD_DEPTH) {
-                  const key = search.choices().join(',');
-                  if (key !== lastPrefix) {
-                    lastPrefix = key;
-                    ownPrefix = prefixOrdinal++ % shard.count === shard.index;
-                  }
-                  if (!ownPrefix) throw new Abandon('shard');
-                }
-                return c;
-              },
-              observe: (a) => chooser.observe?.(a),
-            };
+      // The abandonment of this run, if the search or the shard abandoned it: the kernel may
+      // wrap what a decision taken inside task code throws, so the marker is kept here.
+      let abandoned: Abandon | null = null;
+      const guarded: Chooser = {
+        choose: (n, why, point) => {
+          try {
+            const c = chooser.choose(n, why, point);
+            if (shard !== undefined && search.currentDepth === SHARD_DEPTH) {
+              const key = search.choices().join(',');
+              if (key !== lastPrefix) {
+                lastPrefix = key;
+                ownPrefix = prefixOrdinal++ % shard.count === shard.index;
+              }
+              if (!ownPrefix) throw new Abandon('shard');
+            }
+            return c;
+          } catch (e) {
+            if (e instanceof Abandon) abandoned = e;
+            throw e;
+          }
+        },
+        observe: (a) => chooser.observe?.(a),
+      };
       try {
         r = runOnce(guarded, attach);
       } catch (e) {
-        // Abandon may come wrapped, when a decision taken inside kernel code abandoned the run.
-        if (!(e instanceof Abandon) && !(e instanceof Error && e.message.includes('execution abandoned')))
-          throw e;
+        if (abandoned === null) throw e;
       }
       if (r !== null) {
         let mine = true;
@@ -282,6 +404,7 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
           }
         }
       }
+      yield;
       if (!search.next()) {
         complete = !stopped;
         break;
@@ -289,12 +412,10 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     }
     redundant = Math.max(0, search.redundant);
     if (search.cutByPreemption > 0) cutBy.add('preemption-bound');
-    if (cutBy.has('max-steps') || cutBy.has('runs') || cutBy.has('preemption-bound') || stopped)
-      complete = false;
-    if (cutBy.has('preemption-bound') && !cutBy.has('max-steps') && !cutBy.has('runs') && !stopped) {
-      // Complete within the preemption bound: every execution with at most K preemptions was covered.
-      complete = true;
-    }
+    // Complete within the preemption bound: every execution with at most K preemptions was
+    // covered, unless something else cut the search too.
+    const others = [...cutBy].filter((c) => c !== 'preemption-bound');
+    complete = complete && others.length === 0;
   } else if (strategy === 'random' || strategy === 'pct') {
     let k = maxSteps;
     if (strategy === 'pct') {
@@ -303,8 +424,10 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
       k = Math.max(1, probe.steps);
     }
     let actors = 0;
+    cutBy.add('sampled');
     for (let i = 0; i < runs; i++) {
       if (shard !== undefined && i % shard.count !== shard.index) continue;
+      if (budgetOut()) break;
       const ch = strategy === 'pct' ? pctChooser(seed, i, pctDepth, k) : randomChooser(seed, i);
       const r = runOnce(ch);
       if ('actors' in ch) actors = Math.max(actors, (ch as { actors(): number }).actors());
@@ -313,32 +436,43 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
         cutBy.add('stopped');
         break;
       }
+      yield;
     }
     if (strategy === 'pct') {
       pctInfo = { depth: pctDepth, actors, steps: k, guarantee: pctGuarantee(actors, k, pctDepth) };
     }
   } else {
     // fast-check: choice lists as arrays of naturals; fast-check shrinks a failure.
-    let failing: number[] | null = null;
+    // fast-check drives its own loop: when a budget runs out, the property throws `halt`,
+    // which fast-check takes for a failure and shrinks (every attempt throws at once), so its
+    // counterexample is kept only if it really fails; else the first real failure is.
+    const halt = new Error('explore: budget out');
+    let firstFailing: number[] | null = null;
+    cutBy.add('sampled');
     const prop = fc.property(
       fc.array(fc.nat({ max: 15 }), { maxLength: Math.min(maxSteps, 200) }),
       (ints) => {
+        if (cutBy.has('time-limit') || cutBy.has('interrupted') || budgetOut()) throw halt;
         const r = runOnce(fromArray(ints));
         explored++;
         if (r.steps > longest) longest = r.steps;
         states.add(stateKey(r));
         schedules.add(r.choices.join(','));
+        if (r.violations.length > 0 && firstFailing === null) firstFailing = ints;
         return r.violations.length === 0;
       },
     );
     const out = fc.check(prop, { numRuns: runs, seed, endOnFailure: false });
     if (out.failed && out.counterexample !== null) {
-      failing = out.counterexample[0];
-      const r = runOnce(fromArray(failing));
-      if (r.violations.length > 0) violations.push(report(r));
-      cutBy.add('stopped');
+      let r = runOnce(fromArray(out.counterexample[0]));
+      if (r.violations.length === 0 && firstFailing !== null) r = runOnce(fromArray(firstFailing));
+      if (r.violations.length > 0) {
+        addViolation(violations, report(r));
+        cutBy.add('stopped');
+      }
     }
   }
+  const cuts = [...cutBy];
   return {
     scenario: scenario.name,
     strategy,
@@ -346,8 +480,9 @@ export function explore(scenario: Scenario, options: ExploreOptions = {}): Explo
     explored,
     elapsedMs: Math.round((performance.now() - t0) * 1000) / 1000,
     violations,
+    verdict: verdictOf(violations, cuts),
     complete: strategy === 'exhaustive' ? complete : false,
-    cutBy: [...cutBy],
+    cutBy: cuts,
     coverage: {
       distinctSchedules: strategy === 'exhaustive' ? exhaustiveSchedules : schedules.size,
       distinctFinalStates: states.size,

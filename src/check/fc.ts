@@ -57,11 +57,8 @@ export function runWithSchedule(
   opts: RunWithScheduleOptions = {},
 ): ScheduledRun {
   const config: Partial<KernelConfig> = { timed: false, trace: false, ...opts.config };
-  const r = runScenario(scenario, {
-    config,
-    chooser: fromArray(choices),
-    maxSteps: opts.maxSteps ?? 10_000,
-    keepTrace: false,
-  });
-  return { ...r, replay: encodeToken(scenario.name, r.config, r.choices) };
+  const maxSteps = opts.maxSteps ?? 10_000;
+  const r = runScenario(scenario, { config, chooser: fromArray(choices), maxSteps, keepTrace: false });
+  const bound = r.status === 'max-steps' ? maxSteps : undefined;
+  return { ...r, replay: encodeToken(scenario.name, r.config, r.choices, bound) };
 }

@@ -5,7 +5,13 @@
  * list past its end answers 0, so a shorter list with more zeros is a simpler schedule. From a
  * failing list: cut it as short as possible (binary search on the length), then try setting each
  * remaining non-zero entry to 0, then to each smaller value, keeping every change after which
- * the run still fails with the same kind of violation. Each attempt is one run.
+ * the run still fails with the same kind of violation. Each attempt is one run; those two
+ * passes share a budget.
+ *
+ * A last pass, outside the budget, makes the result locally minimal: no single preemption of
+ * the returned schedule can be removed (set to 0, the rest kept) with the run still failing.
+ * It ends because each change it keeps lowers the number of non-zero entries. The reported
+ * preemption count is that of the returned schedule.
  */
 import { type ChoicePoint, type ChoiceWhy, type Chooser, fromArray } from '../kernel/chooser.js';
 import type { KernelConfig } from '../kernel/kernel.js';
@@ -15,8 +21,11 @@ import type { Scenario } from './scenario.js';
 
 /** Result of `minimize`. */
 export interface Minimized {
+  /** Every choice of the minimised run (as recorded: a replay gets exactly this list). */
   readonly choices: number[];
   readonly report: RunReport;
+  /** Preemptions of `choices`. */
+  readonly preemptions: number;
   readonly attempts: number;
 }
 
@@ -36,14 +45,15 @@ export function minimize(
     return r.violations.some((v) => v.kind === kind) ? r : null;
   };
   let best = choices.slice();
-  let bestReport = run(best);
-  if (bestReport === null) {
-    // Should not happen (determinism); report the original.
-    const r = runScenario(scenario, { config, chooser: fromArray(best), maxSteps, keepTrace: false });
-    return { choices: best, report: r, attempts };
+  const first = run(best);
+  if (first === null) {
+    // The list does not fail (not a failing schedule of this scenario): returned as it runs.
+    const r = recorded(best);
+    const preemptions = preemptionIndices(scenario, config, r.choices, maxSteps).length;
+    return { choices: r.choices, report: r.report, preemptions, attempts };
   }
   // Normalise to the recorded choices (entries are taken modulo n).
-  best = bestReport.choices.slice();
+  best = first.choices.slice();
   // 1. Shortest prefix that still fails.
   let lo = 0;
   let hi = best.length;
@@ -53,13 +63,7 @@ export function minimize(
     if (r !== null) hi = mid;
     else lo = mid + 1;
   }
-  if (hi < best.length) {
-    const r = run(best.slice(0, hi));
-    if (r !== null) {
-      best = best.slice(0, hi);
-      bestReport = r;
-    }
-  }
+  if (hi < best.length && run(best.slice(0, hi)) !== null) best = best.slice(0, hi);
   // 2. Zero (or lower) each entry, last first.
   let changed = true;
   while (changed && attempts < budget) {
@@ -70,10 +74,8 @@ export function minimize(
       for (let w = 0; w < v && attempts < budget; w++) {
         const cand = best.slice();
         cand[i] = w;
-        const r = run(cand);
-        if (r !== null) {
+        if (run(cand) !== null) {
           best = cand;
-          bestReport = r;
           changed = true;
           break;
         }
@@ -82,28 +84,63 @@ export function minimize(
     // Trailing zeros are implied.
     while (best.length > 0 && best[best.length - 1] === 0) best.pop();
   }
-  const final = runScenario(scenario, { config, chooser: fromArray(best), maxSteps, keepTrace: false });
-  const rec = final.choices.slice();
-  while (rec.length > 0 && rec[rec.length - 1] === 0) rec.pop();
-  return { choices: rec, report: final, attempts };
+  // 3. Local minimality over the preemptions of the recorded schedule.
+  let rec = recorded(best);
+  for (;;) {
+    let progressed = false;
+    for (const i of preemptionIndices(scenario, config, rec.choices, maxSteps)) {
+      const cand = rec.choices.slice();
+      cand[i] = 0;
+      if (run(cand) !== null) {
+        rec = recorded(cand);
+        progressed = true;
+        break;
+      }
+    }
+    if (!progressed) break;
+  }
+  const final = rec.report;
+  const preemptions = preemptionIndices(scenario, config, rec.choices, maxSteps).length;
+  return { choices: rec.choices, report: final, preemptions, attempts };
+
+  /** The run of `list` and the choices it recorded (entries modulo n, zeros past the end). */
+  function recorded(list: readonly number[]): { report: RunReport; choices: number[] } {
+    const report = runScenario(scenario, { config, chooser: fromArray(list), maxSteps, keepTrace: false });
+    return { report, choices: report.choices.slice() };
+  }
 }
 
-/** Counts the preemptions of a schedule: non-zero choices where option 0 continued the last CPU. */
+/**
+ * The indices of the preemptions of a schedule: the 'step' choices that are not 0 where option
+ * 0 continued the CPU that ran last.
+ */
+export function preemptionIndices(
+  scenario: Scenario,
+  config: Partial<KernelConfig>,
+  choices: readonly number[],
+  maxSteps: number,
+): number[] {
+  const inner = fromArray(choices);
+  const at: number[] = [];
+  let i = 0;
+  const counting: Chooser = {
+    choose(k: number, why: ChoiceWhy, point?: ChoicePoint): number {
+      const c = inner.choose(k, why, point);
+      if (why === 'step' && point !== undefined && point.continues && c !== 0) at.push(i);
+      i++;
+      return c;
+    },
+  };
+  runScenario(scenario, { config, chooser: counting, maxSteps, keepTrace: false });
+  return at;
+}
+
+/** Counts the preemptions of a schedule. */
 export function countPreemptions(
   scenario: Scenario,
   config: Partial<KernelConfig>,
   choices: readonly number[],
   maxSteps: number,
 ): number {
-  const inner = fromArray(choices);
-  let n = 0;
-  const counting: Chooser = {
-    choose(k: number, why: ChoiceWhy, point?: ChoicePoint): number {
-      const c = inner.choose(k, why, point);
-      if (why === 'step' && point !== undefined && point.continues && c !== 0) n++;
-      return c;
-    },
-  };
-  runScenario(scenario, { config, chooser: counting, maxSteps, keepTrace: false });
-  return n;
+  return preemptionIndices(scenario, config, choices, maxSteps).length;
 }

@@ -1,8 +1,17 @@
 /**
- * `aiosim explore`: option parsing, progress on a TTY, the human report and the JSON one.
+ * `aiosim explore`: option parsing, the time limit and Ctrl-C, progress on stderr, the human
+ * report and the JSON one, and the exit status (0 clean and complete, 1 violation, 3 clean
+ * but incomplete, 130 interrupted).
  */
 import { checkDeterminism } from '../check/determinism.js';
-import { type ExploreOptions, type ExploreReport, explore, type Strategy } from '../check/explore.js';
+import {
+  type Cut,
+  type ExploreOptions,
+  type ExploreReport,
+  exploreAsync,
+  type Progress,
+  type Strategy,
+} from '../check/explore.js';
 import { exploreParallel } from '../check/parallel.js';
 import type { Scenario } from '../check/scenario.js';
 import { decodeToken } from '../check/token.js';
@@ -29,6 +38,61 @@ export function parseShard(v: unknown): { index: number; count: number } | undef
   return { index, count };
 }
 
+/** Default `--time-limit` of `aiosim explore`, in seconds. */
+export const DEFAULT_TIME_LIMIT_S = 60;
+
+/** Parses `--time-limit <seconds>` (0: none) into milliseconds. */
+export function timeLimitOption(v: unknown, dflt?: number): number | undefined {
+  if (v === undefined) return dflt === undefined ? undefined : dflt * 1000;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (typeof v === 'boolean' || !Number.isFinite(n) || n < 0 || n > 1e7)
+    throw new UsageError(`--time-limit must be a number of seconds from 0 (none) to 1e7, got '${String(v)}'`);
+  return n === 0 ? undefined : n * 1000;
+}
+
+/** Exit status of a search: 1 violation, 130 interrupted, 3 clean but incomplete, 0 clean and complete. */
+export function exploreStatus(r: ExploreReport): number {
+  if (r.cutBy.includes('interrupted')) return 130;
+  if (r.verdict === 'violation') return 1;
+  return r.verdict === 'clean-incomplete' ? 3 : 0;
+}
+
+/** How the human report names each cut, in the order it lists them (a budget first). */
+const CUT_TEXT: Record<Cut, (r: ExploreReport) => string> = {
+  interrupted: () => 'Ctrl-C',
+  'time-limit': () => 'the time limit',
+  runs: (r) => `the run cap (${r.bounds.runs} executions)`,
+  'max-steps': (r) => `the step bound (${r.bounds.maxSteps} steps) in some execution`,
+  'preemption-bound': (r) =>
+    r.complete
+      ? `the preemption bound (every execution with at most ${r.bounds.preemptionBound} preemptions was covered)`
+      : `the preemption bound (${r.bounds.preemptionBound})`,
+  sampled: (r) => `sampling (${r.strategy} never covers the whole space)`,
+  stopped: () => 'the first violation',
+};
+
+/** The verdict line of the human report. */
+export function verdictLine(r: ExploreReport): string {
+  const order = Object.keys(CUT_TEXT) as Cut[];
+  const cuts = order.filter((c) => c !== 'stopped' && r.cutBy.includes(c)).map((c) => CUT_TEXT[c](r));
+  if (r.verdict === 'violation') {
+    const n = r.violations.reduce((a, v) => a + v.count, 0);
+    // Only a budget or Ctrl-C is worth saying next to a violation: the search stopped early.
+    const early = r.cutBy.filter((c) => c === 'time-limit' || c === 'interrupted').map((c) => CUT_TEXT[c](r));
+    return `  verdict: violation (${n} failing execution(s), ${r.violations.length} distinct after minimisation)${early.length > 0 ? `; stopped by ${early.join(', ')}` : ''}\n`;
+  }
+  const what = r.shard !== undefined ? 'this shard was covered' : 'the whole space was covered';
+  if (r.verdict === 'clean-complete') return `  verdict: clean and complete (${what})\n`;
+  return `  verdict: clean but incomplete (cut by ${cuts.join(', ')}): no violation found in what was covered\n`;
+}
+
+/** Flags of `aiosim explore` that only some strategies take. */
+const STRATEGY_FLAGS: readonly [key: string, flag: string, strategies: readonly Strategy[]][] = [
+  ['preemptionBound', '--preemption-bound', ['exhaustive']],
+  ['pctDepth', '--pct-depth', ['pct']],
+  ['seed', '--seed', ['random', 'pct', 'fast-check']],
+];
+
 /** Runs the explore command. */
 export async function runExploreCommand(
   s: Scenario,
@@ -36,6 +100,10 @@ export async function runExploreCommand(
   opts: Record<string, unknown>,
   io: CliIo,
 ): Promise<number> {
+  for (const [key, flag, takes] of STRATEGY_FLAGS) {
+    if (opts[key] !== undefined && !takes.includes(strategy))
+      throw new UsageError(`${flag} does not apply to the ${strategy} strategy (only ${takes.join(', ')})`);
+  }
   const config: Partial<{ -readonly [K in keyof KernelConfig]: KernelConfig[K] }> = {};
   const model = modelOption(opts.memoryModel);
   if (model !== undefined) config.memoryModel = model;
@@ -59,23 +127,30 @@ export async function runExploreCommand(
   const workers = workersOption(opts.workers, io.err) ?? 1;
   if (workers > 1 && strategy === 'fast-check')
     throw new UsageError('--workers does not apply to the fast-check strategy');
-  const t0 = performance.now();
-  if (io.isTTY && opts.json !== true) {
-    options.onProgress = (p) => {
-      const secs = (performance.now() - t0) / 1000;
-      io.err(
-        `\r  ${p.explored} executions, ${p.violations} violations, ${Math.round(p.explored / Math.max(secs, 1e-3))}/s   `,
-      );
+  const limit = timeLimitOption(opts.timeLimit, DEFAULT_TIME_LIMIT_S);
+  if (limit !== undefined) options.timeLimitMs = limit;
+  if (opts.quiet !== true) {
+    options.onProgress = (p: Progress) => {
+      const secs = p.elapsedMs / 1000;
+      const line = `${p.explored} executions, ${p.violations} violations, ${Math.round(p.explored / Math.max(secs, 1e-3))}/s, ${secs.toFixed(0)} s`;
+      io.err(io.isTTY ? `\r  ${line}   ` : `explore ${s.name}: ${line}\n`);
     };
   }
+  // Ctrl-C stops the search between executions; the partial report is printed, exit 130.
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  options.signal = interrupt.signal;
+  process.once('SIGINT', onSigint);
   let report: ExploreReport;
   try {
-    report = workers > 1 ? await exploreParallel(s.name, options, workers) : explore(s, options);
+    report = workers > 1 ? await exploreParallel(s.name, options, workers) : await exploreAsync(s, options);
   } catch (e) {
     if (e instanceof Error && e.message.startsWith('explore:')) throw new UsageError(e.message);
     throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
   }
-  if (options.onProgress !== undefined) io.err('\r\x1b[K');
+  if (options.onProgress !== undefined && io.isTTY) io.err('\r\x1b[K');
   const determinism =
     opts.checkDeterminism === true
       ? report.violations.map((v) => {
@@ -83,12 +158,11 @@ export async function runExploreCommand(
           return { replay: v.replay, ...checkDeterminism(s, t.config, t.choices) };
         })
       : undefined;
-  const violated = report.violations.length > 0;
   const badDeterminism = determinism?.some((d) => !d.identical);
   if (opts.json === true) {
     const { stateKeys: _k, ...rest } = report;
     io.out(`${JSON.stringify({ ...rest, ...(determinism !== undefined ? { determinism } : {}) })}\n`);
-    return violated || badDeterminism ? 1 : 0;
+    return badDeterminism === true && !report.cutBy.includes('interrupted') ? 1 : exploreStatus(report);
   }
   io.out(
     `explore ${report.scenario} (${report.strategy}, ${report.config.cpus} CPUs, ${report.config.memoryModel})\n`,
@@ -97,23 +171,17 @@ export async function runExploreCommand(
     `  executions: ${report.explored} in ${report.elapsedMs.toFixed(1)} ms; distinct final states: ${report.coverage.distinctFinalStates}; ` +
       `longest run: ${report.coverage.longestRun} steps${report.coverage.redundant > 0 ? `; pruned as redundant: ${report.coverage.redundant}` : ''}\n`,
   );
-  if (report.strategy === 'exhaustive') {
-    io.out(
-      report.complete
-        ? `  complete: the whole space${report.bounds.preemptionBound !== null ? ` within ${report.bounds.preemptionBound} preemptions` : ''} was covered\n`
-        : `  not complete${report.cutBy.length > 0 ? `: cut by ${report.cutBy.join(', ')}` : ''}\n`,
-    );
-  }
+  io.out(verdictLine(report));
   if (report.pct !== undefined) {
     io.out(
       `  pct depth ${report.pct.depth}: ${report.pct.actors} actors, ~${report.pct.steps} steps per run; ` +
         `each run finds a depth-${report.pct.depth} bug with probability >= ${report.pct.guarantee.toExponential(2)}\n`,
     );
   }
-  if (!violated) io.out('  no violation found\n');
   for (const v of report.violations) {
+    const times = v.count > 1 ? ` (found ${v.count} times)` : '';
     io.out(
-      `\nVIOLATION (${v.kind}), ${v.preemptions} preemption(s), ${v.steps} steps:\n${v.message}\n  replay: aiosim replay ${v.replay}\n`,
+      `\nVIOLATION (${v.kind}), ${v.preemptions} preemption(s), ${v.steps} steps${times}:\n${v.message}\n  replay: aiosim replay ${v.replay}\n`,
     );
   }
   if (determinism !== undefined) {
@@ -125,5 +193,7 @@ export async function runExploreCommand(
       );
     }
   }
-  return violated || badDeterminism ? 1 : 0;
+  if (report.cutBy.includes('interrupted'))
+    io.err('aiosim: interrupted; the report above covers what was explored\n');
+  return badDeterminism === true && !report.cutBy.includes('interrupted') ? 1 : exploreStatus(report);
 }

@@ -1,11 +1,14 @@
 /**
- * `aiosim litmus <files...>`: parses herd7 C litmus tests and runs each exhaustively.
+ * `aiosim litmus <files...>`: parses herd7 C litmus tests and runs each exhaustively, within
+ * `--time-limit` if given. Exit status 3 when a test's search was cut (its verdict then covers
+ * only the executions explored).
  */
 import { readFileSync } from 'node:fs';
 import type { LitmusTest } from '../check/litmus/ast.js';
 import { LitmusParseError, parseLitmus } from '../check/litmus/parse.js';
 import { LitmusRunError, litmusStateKey, runLitmus } from '../check/litmus/run.js';
 import { modelOption, UsageError } from './args.js';
+import { timeLimitOption } from './explore-cmd.js';
 import type { CliIo } from './main.js';
 
 /** Runs the litmus command. */
@@ -27,16 +30,19 @@ export function runLitmusCommand(files: readonly string[], opts: Record<string, 
       throw e;
     }
   }
+  const limit = timeLimitOption(opts.timeLimit);
+  const deadline = limit !== undefined ? Date.now() + limit : undefined;
   const results = tests.map(({ file, test }) => {
     const t0 = performance.now();
     try {
-      const r = runLitmus(test, model);
+      const r = runLitmus(test, model, undefined, deadline);
       return { file, r, ms: performance.now() - t0 };
     } catch (e) {
       if (e instanceof LitmusRunError) throw new UsageError(`${file}:${e.line}: ${e.message}`);
       throw e;
     }
   });
+  const status = results.every(({ r }) => r.complete) ? 0 : 3;
   if (opts.json === true) {
     io.out(
       `${JSON.stringify({
@@ -50,19 +56,20 @@ export function runLitmusCommand(files: readonly string[], opts: Record<string, 
           executions: r.executions,
           deadlocks: r.deadlocks,
           complete: r.complete,
+          cutBy: r.cutBy ?? null,
           elapsedMs: Math.round(ms * 1000) / 1000,
         })),
       })}\n`,
     );
-    return 0;
+    return status;
   }
   for (const { file, r, ms } of results) {
     io.out(
       `${r.name} (${file}) under ${model}: ${r.verdict}` +
         `${r.expected !== undefined ? ` (LKMM: ${r.expected})` : ''}; ${r.executions} executions, ` +
-        `${r.complete ? 'complete' : 'incomplete'}, ${ms.toFixed(1)} ms\n`,
+        `${r.complete ? 'complete' : `incomplete (cut by ${r.cutBy === 'time-limit' ? 'the time limit' : 'the execution cap'})`}, ${ms.toFixed(1)} ms\n`,
     );
     for (const s of r.states) io.out(`  ${litmusStateKey(s)}\n`);
   }
-  return 0;
+  return status;
 }

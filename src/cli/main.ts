@@ -1,16 +1,17 @@
 /**
  * The `aiosim` command (DESIGN §6): list, run, explore, replay, litmus, demo.
  *
- * `main(argv, io)` returns the exit status: 0 when nothing was violated, 1 when a violation was
- * found, 2 for bad usage or input (one line on stderr), 70 for a defect of aiosim itself. With
- * `--json` a command prints exactly one JSON object.
+ * `main(argv, io)` returns the exit status: 0 when nothing was violated (and a search, if any,
+ * was complete), 1 when a violation was found, 2 for bad usage or input (one line on stderr),
+ * 3 when a search ended clean but incomplete, 130 after Ctrl-C, 70 for a defect of aiosim
+ * itself. With `--json` a command prints exactly one JSON object.
  */
 import { writeFileSync } from 'node:fs';
 import { cac } from 'cac';
 import { STRATEGIES, type Strategy } from '../check/explore.js';
+import { replayToken } from '../check/replay.js';
 import { runScenario } from '../check/runner.js';
 import { decodeToken } from '../check/token.js';
-import { replay as replayChooser } from '../kernel/chooser.js';
 import { type KernelConfig, NR_CPUS } from '../kernel/kernel.js';
 import { MEMORY_MODELS, type MemoryModel } from '../kernel/memory.js';
 import { DEMO_SCENARIO, INTRO_SCENARIO, scenarios } from '../scenarios/index.js';
@@ -311,6 +312,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option('--all', 'keep going after the first violation')
     .option('--no-minimize', 'report violations as found, without shrinking')
     .option('--check-determinism', 'replay each failing schedule and diff the traces')
+    .option('--time-limit <s>', 'stop after this many seconds (default 60; 0: none)')
+    .option('--quiet', 'no progress lines on stderr')
     .option('--json', 'print one JSON object')
     .action(
       action(async (name: string, opts: Record<string, unknown>) => {
@@ -338,11 +341,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         const s = scenarioArg(t.scenario);
         const width = intOption(opts.width, 'width', 8, MAX_WIDTH);
         const files = traceFiles(opts);
-        const r = runScenario(s, {
-          config: { ...t.config, trace: true },
-          chooser: replayChooser(t.choices),
-          keepTrace: true,
-        });
+        const outcome = replayToken(s, t, { config: { trace: true }, keepTrace: true });
+        if (outcome.diverged) throw new UsageError(outcome.message);
+        const r = outcome.report;
         const meta = metaOf(s.name, r.config, r.tasks, r.choices);
         writeTraces(r.events, meta, files);
         const violated = r.violations.length > 0;
@@ -373,6 +374,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   cli
     .command('litmus [...files]', 'run herd7 C litmus tests exhaustively under a memory model')
     .option('--memory-model <m>', `memory model (${MEMORY_MODELS.join('|')}, default tso)`)
+    .option('--time-limit <s>', 'stop each search when this many seconds have passed (default: none)')
     .option('--json', 'print one JSON object')
     .action(action((files: string[], opts: Record<string, unknown>) => runLitmusCommand(files, opts, io)));
 

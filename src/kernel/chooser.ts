@@ -72,40 +72,63 @@ export function seeded(seed: number): Chooser & { readonly rng: Xoshiro128 } {
 }
 
 /**
- * Replays a recorded choice list. Past its end it answers 0 and sets `overrun`; an entry that
- * does not fit (>= n) is a divergence: it is recorded in `mismatch` and answered modulo n.
+ * Where a replay left its recorded choices: the run asked for choice `index` past the end of
+ * the list (`overrun`), or the recorded entry does not fit the `n` options it is asked among
+ * (`mismatch`). Either way the list is not this run's: a changed scenario or a foreign token.
+ */
+export class ReplayDivergence extends Error {
+  readonly index: number;
+  readonly reason: 'overrun' | 'mismatch';
+  constructor(index: number, count: number, reason: 'overrun' | 'mismatch', n: number, recorded?: number) {
+    super(
+      reason === 'overrun'
+        ? `the run asked for choice ${index + 1} (${n} options) but the token holds ${count}`
+        : `choice ${index + 1} of ${count} is ${recorded}, but the run offers ${n} options there`,
+    );
+    this.index = index;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Replays a recorded choice list. Asked past its end, or for an entry that does not fit
+ * (>= n), it throws a ReplayDivergence and keeps it in `divergence`: a replay is exact or it
+ * stops, never padded or taken modulo.
  */
 export interface ReplayChooser extends Chooser {
+  /** Whether the run asked for more choices than recorded. */
   readonly overrun: boolean;
+  /** Index of the first entry that did not fit, or -1. */
   readonly mismatch: number;
+  /** Choices consumed. */
   readonly used: number;
+  readonly divergence: ReplayDivergence | null;
 }
 
 export function replay(choices: readonly number[]): ReplayChooser {
   let i = 0;
-  let overrun = false;
-  let mismatch = -1;
+  let divergence: ReplayDivergence | null = null;
   return {
     needsPoint: false,
     get overrun() {
-      return overrun;
+      return divergence?.reason === 'overrun';
     },
     get mismatch() {
-      return mismatch;
+      return divergence?.reason === 'mismatch' ? divergence.index : -1;
     },
     get used() {
       return i;
     },
+    get divergence() {
+      return divergence;
+    },
     choose(n: number): number {
-      if (i >= choices.length) {
-        overrun = true;
-        i++;
-        return 0;
-      }
-      const c = choices[i]!;
-      if (c >= n && mismatch < 0) mismatch = i;
-      i++;
-      return c % n;
+      if (divergence !== null) throw divergence;
+      if (i >= choices.length) divergence = new ReplayDivergence(i, choices.length, 'overrun', n);
+      else if (choices[i]! >= n)
+        divergence = new ReplayDivergence(i, choices.length, 'mismatch', n, choices[i]);
+      if (divergence !== null) throw divergence;
+      return choices[i++]!;
     },
   };
 }

@@ -88,7 +88,7 @@ describe('exploreParallel (worker threads)', () => {
   it('reports a violation found in a worker with its token', async () => {
     const par = await exploreParallel('lost-update', { stopOnFirst: false }, 2);
     expect(par.violations.length).toBeGreaterThan(0);
-    expect(par.violations[0]!.replay).toMatch(/^aiosim1\.lost-update\./);
+    expect(par.violations[0]!.replay).toMatch(/^aiosim2\.lost-update\./);
   });
 
   it('rejects a bad worker count', async () => {

@@ -8,8 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runWithSchedule } from '../../src/check/fc.js';
+import { encodeToken } from '../../src/check/token.js';
 import { type CliIo, main } from '../../src/cli/main.js';
-import { scenarios } from '../../src/scenarios/index.js';
+import { DEFAULT_KERNEL_CONFIG } from '../../src/kernel/kernel.js';
+import { findScenario, scenarios } from '../../src/scenarios/index.js';
 import { validateChromeTrace } from '../../src/trace/validate.js';
 
 interface Ran {
@@ -42,6 +45,10 @@ function json(r: Ran): Record<string, unknown> {
   expect(typeof v).toBe('object');
   return v as Record<string, unknown>;
 }
+
+const tsoConfig = { ...DEFAULT_KERNEL_CONFIG, memoryModel: 'tso' as const, timed: false };
+/** The token of sb-mb's run without preemptions (clean). */
+const cleanToken = () => runWithSchedule(findScenario('sb-mb')!, []).replay;
 
 const dir = mkdtempSync(join(tmpdir(), 'aiosim-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -200,7 +207,19 @@ describe('bad usage exits 2', () => {
     ],
     ['run: bad seed', ['run', 'sb', '--seed', 'abc'], /--seed/],
     ['replay: not a token', ['replay', 'garbage'], /not a replay token/],
-    ['replay: unknown scenario', ['replay', 'aiosim1.nope.c2-sc-w24-u.'], /unknown scenario 'nope'/],
+    [
+      'replay: unknown scenario',
+      ['replay', encodeToken('nope', DEFAULT_KERNEL_CONFIG, [])],
+      /unknown scenario 'nope'/,
+    ],
+    ['replay: an old token', ['replay', 'aiosim1.sb-mb.c2-tso-w24-u.'], /replaced 'aiosim1'/],
+    ['replay: a tampered token', ['replay', cleanToken().replace('.c2-', '.c3-')], /checksum mismatch/],
+    ['replay: a truncated token', ['replay', cleanToken().slice(0, -3)], /checksum mismatch/],
+    [
+      'replay: a token whose choices do not fit',
+      ['replay', encodeToken('sb-mb', tsoConfig, [0])],
+      /replay of sb-mb diverged: the run asked for choice 2/,
+    ],
   ];
   for (const [what, argv, msg] of cases) {
     it(what, async () => {
@@ -230,7 +249,7 @@ describe('aiosim explore', () => {
     for (const v of vs) {
       expect(['hang', 'invariant', 'lock-validator', 'bug']).toContain(v.kind);
       expect(typeof v.message).toBe('string');
-      expect(v.replay).toMatch(/^aiosim1\.sb\./);
+      expect(v.replay).toMatch(/^aiosim2\.sb\./);
       expect(typeof v.preemptions).toBe('number');
     }
     const cov = j.coverage as Record<string, number>;
@@ -251,10 +270,11 @@ describe('aiosim explore', () => {
 
   it('every strategy finds the lost update and prints a token (human output)', async () => {
     for (const s of ['exhaustive', 'random', 'pct', 'fast-check']) {
-      const r = await cli('explore', 'lost-update', '--strategy', s, '--seed', '2');
+      const seed = s === 'exhaustive' ? [] : ['--seed', '2'];
+      const r = await cli('explore', 'lost-update', '--strategy', s, ...seed);
       expect(r.code, s).toBe(1);
       expect(r.out).toMatch(/VIOLATION \(invariant\), [12] preemption\(s\)/);
-      expect(r.out).toMatch(/replay: aiosim replay aiosim1\.lost-update\./);
+      expect(r.out).toMatch(/replay: aiosim replay aiosim2\.lost-update\./);
     }
   });
 
@@ -305,7 +325,7 @@ describe('aiosim replay', () => {
   });
 
   it('a token of a clean run exits 0', async () => {
-    const r = await cli('replay', 'aiosim1.sb-mb.c2-tso-w24-u.');
+    const r = await cli('replay', cleanToken());
     expect(r.code).toBe(0);
     expect(r.out).toContain('status: done');
   });

@@ -191,7 +191,7 @@ describe('CLI: explore --json, then replay the token', () => {
     expect(report.scenario).toBe('wq-active-race');
     expect(report.violations[0]!.kind).toBe('hang');
     const token = report.violations[0]!.replay;
-    expect(token).toMatch(/^aiosim1\.wq-active-race\.c2-tso-w24-u\./);
+    expect(token).toMatch(/^aiosim2\.wq-active-race\.c2-tso-w24-u\./);
 
     const shown = capture();
     expect(await main(['replay', token, '--width', '30'], shown)).toBe(1);

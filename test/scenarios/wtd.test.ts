@@ -85,7 +85,7 @@ describe('wtd-lock-page-racy', () => {
     const v = r.violations[0]!;
     expect(v.kind).toBe('hang');
     expect(v.message).toMatch(/submitter \(pid \d+\) sleeps in TASK_UNINTERRUPTIBLE on wq:done/);
-    expect(v.replay).toMatch(/^aiosim1\.wtd-lock-page-racy\./);
+    expect(v.replay).toMatch(/^aiosim2\.wtd-lock-page-racy\./);
     const tok = decodeToken(v.replay);
     expect(tok.scenario).toBe('wtd-lock-page-racy');
     const again = runScenario(findScenario(tok.scenario)!, {

@@ -54,6 +54,8 @@ export interface LitmusRun {
   /** Executions that ended in a deadlock (no final state). */
   readonly deadlocks: number;
   readonly complete: boolean;
+  /** What cut the search, when it is not complete. */
+  readonly cutBy?: 'executions' | 'time-limit';
   /** States satisfying / not satisfying the proposition. */
   readonly positive: number;
   readonly negative: number;
@@ -264,10 +266,16 @@ function litmusScenario(
 }
 
 /**
- * Runs every execution of `test` under `model`.
+ * Runs every execution of `test` under `model`, up to `maxExecutions` and, if given, until
+ * `deadline` (`Date.now()` milliseconds).
  * @throws {@link LitmusRunError} when an execution reaches a statement that cannot run.
  */
-export function runLitmus(test: LitmusTest, model: MemoryModel, maxExecutions = 1_000_000): LitmusRun {
+export function runLitmus(
+  test: LitmusTest,
+  model: MemoryModel,
+  maxExecutions = 1_000_000,
+  deadline?: number,
+): LitmusRun {
   const seen = new Map<string, LitmusState>();
   let last: LitmusState | null = null;
   let misuse: LitmusRunError | null = null;
@@ -285,7 +293,12 @@ export function runLitmus(test: LitmusTest, model: MemoryModel, maxExecutions = 
   let executions = 0;
   let deadlocks = 0;
   let complete = false;
+  let cutBy: LitmusRun['cutBy'];
   for (;;) {
+    if (deadline !== undefined && Date.now() >= deadline) {
+      cutBy = 'time-limit';
+      break;
+    }
     last = null;
     try {
       const r = runScenario(scenario, { chooser: search.chooser(), maxSteps: 100_000, keepTrace: false });
@@ -301,7 +314,10 @@ export function runLitmus(test: LitmusTest, model: MemoryModel, maxExecutions = 
       complete = true;
       break;
     }
-    if (executions >= maxExecutions) break;
+    if (executions >= maxExecutions) {
+      cutBy = 'executions';
+      break;
+    }
   }
   let states = [...seen.values()];
   if (test.filter !== undefined) {
@@ -321,6 +337,7 @@ export function runLitmus(test: LitmusTest, model: MemoryModel, maxExecutions = 
     executions,
     deadlocks,
     complete,
+    ...(cutBy !== undefined ? { cutBy } : {}),
     positive,
     negative,
     ...(test.expected !== undefined ? { expected: test.expected } : {}),

@@ -2,8 +2,11 @@
  * PCT: probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi and Nagarakatte,
  * "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010).
  *
- * Every actor (a task or interrupt context, and each CPU's store buffer, whose drains count
- * as events of their own) gets a random distinct priority when it first appears; d-1 change
+ * Every actor (a task or interrupt context, and each store-buffer drain) gets a random
+ * distinct priority when it first appears. A drain's actor is the kernel's: one per CPU under
+ * tso, where only the oldest entry may drain, and one per CPU and address under pso and invq,
+ * where any address's oldest entry may drain first, so the priorities can reorder the drains
+ * within one buffer (the message-passing reordering of `mp`). d-1 change
  * points are drawn uniformly among the first k steps. At each step the enabled action of the
  * highest-priority actor runs; when the i-th change point is reached the actor that just ran
  * drops to priority i (below every initial priority). Other decisions (interrupt placement,
@@ -30,11 +33,10 @@ export function pctChooser(seed: number, i: number, d: number, k: number): Choos
   let steps = 0;
   // Initial priorities lie in [d, d+1); the j-th change point (in draw order) sets j+1 < d.
   const priority = (a: ActionInfo): number => {
-    const actor = a.kind === 'drain' ? -1_000_000 - a.cpu * 100_000 : a.actor;
-    let p = prio.get(actor);
+    let p = prio.get(a.actor);
     if (p === undefined) {
       p = d + rng.next();
-      prio.set(actor, p);
+      prio.set(a.actor, p);
     }
     return p;
   };
@@ -57,10 +59,7 @@ export function pctChooser(seed: number, i: number, d: number, k: number): Choos
       steps++;
       priority(a);
       for (let j = 0; j < changes.length; j++) {
-        if (changes[j] === steps) {
-          const actor = a.kind === 'drain' ? -1_000_000 - a.cpu * 100_000 : a.actor;
-          prio.set(actor, j + 1);
-        }
+        if (changes[j] === steps) prio.set(a.actor, j + 1);
       }
     },
   };
