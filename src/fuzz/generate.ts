@@ -76,6 +76,14 @@ const posArb: fc.Arbitrary<number> = fc.oneof(
   { weight: 1, arbitrary: hostile },
 );
 
+/** An fd, most often of the kind `kind` (an AIO context, or a file or device). */
+function fdOf(kind: 'ctx' | 'data'): fc.Arbitrary<FdArg> {
+  return fc.oneof(
+    { weight: 8, arbitrary: fc.record({ k: fc.constant(kind), i: fc.nat(3) }) },
+    { weight: 2, arbitrary: fdArb },
+  );
+}
+
 const fdArb: fc.Arbitrary<FdArg> = fc.oneof(
   { weight: 9, arbitrary: fc.record({ k: fc.constant('fd' as const), i: fc.nat(7) }) },
   {
@@ -162,7 +170,7 @@ const iocbArb: fc.Arbitrary<IocbArg> = fc.oneof(
     arbitrary: fc.record({
       k: fc.constant('iocb' as const),
       op: opcodeArb,
-      fd: fdArb,
+      fd: fdOf('data'),
       buf: bufArb,
       len: lenArb,
       pos: posArb,
@@ -220,7 +228,7 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
       weight: 6,
       arbitrary: fc.record({
         t: fc.constantFrom('read' as const, 'write' as const, 'pread' as const, 'pwrite' as const),
-        fd: fdArb,
+        fd: fdOf('data'),
         buf: bufArb,
         count: lenArb,
         pos: posArb,
@@ -263,8 +271,8 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
       weight: 8,
       arbitrary: fc.record({
         t: fc.constant('submit' as const),
-        ctx: fdArb,
-        iocbs: fc.array(iocbArb, { minLength: 1, maxLength: 6 }),
+        ctx: fdOf('ctx'),
+        iocbs: fc.array(iocbArb, { minLength: 1, maxLength: 6, size: 'max' }),
         nrDelta: fc.oneof(
           { weight: 9, arbitrary: fc.constant(0) },
           { weight: 1, arbitrary: fc.constantFrom(-1, 1, 1000, 0.5) },
@@ -276,7 +284,7 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
       weight: 5,
       arbitrary: fc.record({
         t: fc.constant('getevents' as const),
-        ctx: fdArb,
+        ctx: fdOf('ctx'),
         nr: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(-1, 1000, 0.5)),
         events: fc
           .option(bufArb, { freq: 8, nil: null })
@@ -286,9 +294,12 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
     },
     {
       weight: 2,
-      arbitrary: fc.record({ t: fc.constant('io_wait' as const), ctx: fdArb, req: reqArb, timeout }),
+      arbitrary: fc.record({ t: fc.constant('io_wait' as const), ctx: fdOf('ctx'), req: reqArb, timeout }),
     },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('io_cancel' as const), ctx: fdArb, req: reqArb }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ t: fc.constant('io_cancel' as const), ctx: fdOf('ctx'), req: reqArb }),
+    },
     {
       weight: 1,
       arbitrary: fc.record({
@@ -311,6 +322,21 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
   return fc.oneof(...arbs);
 }
 
+/**
+ * The usual start of a process: its file, a context with its ring mapped, its disk and raw device,
+ * the file again with O_DIRECT, the test device, a buffer (each one may be shrunk away).
+ */
+const PROLOGUE: readonly Operation[] = [
+  { t: 'open', path: 'file', flags: O_RDWR },
+  { t: 'open', path: 'aio', flags: O_RDWR },
+  { t: 'mmap', len: 4096, prot: 3, fd: { k: 'ctx', i: 0 } },
+  { t: 'open', path: 'disk', flags: O_RDWR },
+  { t: 'open', path: 'raw', flags: O_RDWR },
+  { t: 'open', path: 'file', flags: O_RDWR | O_DIRECT },
+  { t: 'open', path: 'aiotest', flags: O_RDWR },
+  { t: 'mmap', len: 16384, prot: 3, fd: null },
+];
+
 /** The arbitrary of whole programs. */
 export function programArb(opts: GenOptions = {}): fc.Arbitrary<Program> {
   const knownBugs = opts.knownBugs ?? true;
@@ -323,8 +349,13 @@ export function programArb(opts: GenOptions = {}): fc.Arbitrary<Program> {
     fastForward: knownBugs ? fc.boolean() : fc.constant(false),
     seed: fc.nat(1_000_000),
     procs: fc.array(
-      fc.record({ ops: fc.array(opArb(knownBugs, maxProcs), { minLength: 1, maxLength: maxOps }) }),
-      { minLength: 1, maxLength: maxProcs },
+      fc
+        .tuple(
+          fc.subarray(PROLOGUE as Operation[], { minLength: 2 }),
+          fc.array(opArb(knownBugs, maxProcs), { minLength: 1, maxLength: maxOps, size: 'max' }),
+        )
+        .map(([pro, ops]) => ({ ops: [...pro, ...ops] })),
+      { minLength: 1, maxLength: maxProcs, size: 'max' },
     ),
   });
 }

@@ -180,6 +180,9 @@ interface Env {
 /** The interpreter of one process. */
 class Interp {
   private readonly fds: number[] = [];
+  /** The fds of the AIO contexts it opened, and of everything else it opened. */
+  private readonly ctxFds: number[] = [];
+  private readonly dataFds: number[] = [];
   private readonly maps: number[] = [];
   private readonly rings: number[] = [];
   private readonly accepted: Accepted[] = [];
@@ -240,7 +243,9 @@ class Interp {
   private fd(a: FdArg | null): number {
     if (a === null) return -1;
     if (a.k === 'raw') return a.v;
-    return this.fds.length === 0 ? a.i : this.fds[a.i % this.fds.length]!;
+    const list = a.k === 'fd' ? this.fds : a.k === 'ctx' ? this.ctxFds : this.dataFds;
+    if (list.length === 0) return this.fds.length === 0 ? a.i : this.fds[a.i % this.fds.length]!;
+    return list[a.i % list.length]!;
   }
 
   private inPrivate(addr: number): boolean {
@@ -307,12 +312,11 @@ class Interp {
       this.p.mm.user_view(at, 16, true)!.byteOffset,
       16,
     );
+    let ptr: number;
     switch (a.k) {
       case 'none':
-        if (!this.wouldBlockForever(c)) return 0;
-        put64any(dv, 0, 0);
-        put64any(dv, 8, 0);
-        return at;
+        ptr = 0;
+        break;
       case 'ns':
         put64any(dv, 0, Math.floor(a.ns / 1e9));
         put64any(dv, 8, a.ns % 1e9);
@@ -322,8 +326,13 @@ class Interp {
         put64any(dv, 8, a.nsec);
         return at;
       default:
-        return a.v;
+        ptr = a.v;
     }
+    // No timeout (a NULL pointer) waits forever: a poll instead where nothing could end the wait.
+    if (ptr !== 0 || !this.wouldBlockForever(c)) return ptr;
+    put64any(dv, 0, 0);
+    put64any(dv, 8, 0);
+    return at;
   }
 
   // --- events ------------------------------------------------------------------------------
@@ -536,6 +545,7 @@ class Interp {
     if (r < 0) return;
     const c = this.ctxOf(r);
     if (c !== null) this.env.contexts.add(c);
+    (c === null ? this.dataFds : this.ctxFds).push(r);
     if (real === this.tg.file && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY) {
       if (quiet) this.tg.fileModel.truncate(0);
       else this.tg.fileModel.blurTruncate(0);
@@ -660,13 +670,24 @@ class Interp {
       put64any(dv, 24, buf);
       put64any(dv, 32, a.len);
       put64any(dv, 40, a.pos);
-      laid.push({ addr, data, slot, tg: this.target(ifd), op: a.op, buf, len: a.len, pos: a.pos });
+      // The model follows a request only with the length and offset the kernel reads as given.
+      const exact = Number.isSafeInteger(a.len) && a.len >= 0 && Number.isSafeInteger(a.pos) && a.pos >= 0;
+      laid.push({
+        addr,
+        data,
+        slot,
+        tg: exact ? this.target(ifd) : null,
+        op: a.op,
+        buf,
+        len: a.len,
+        pos: a.pos,
+      });
     }
     const arr = op.arr === null ? this.scratch + ARR_OFF : this.buf(op.arr);
     const av = p.mm.user_view(arr, 8 * laid.length, true);
     if (av !== null) {
       const dv = new DataView(av.buffer, av.byteOffset, 8 * laid.length);
-      laid.forEach((l, j) => put64any(dv, 8 * j, l.addr));
+      for (const [j, l] of laid.entries()) put64any(dv, 8 * j, l.addr);
     }
     const nr = laid.length + op.nrDelta;
     // What the kernel will find: the pointers and the aio_data of each iocb they point at.

@@ -99,6 +99,7 @@ export class ByteModel {
   expect(pos: number, len: number): { n: number; data: Uint8Array; known: Uint8Array } | null {
     if (!this.sizeKnown) return null;
     const n = Math.max(0, Math.min(len, this.size - pos));
+    if (n === 0) return { n, data: new Uint8Array(0), known: new Uint8Array(0) };
     this.grow(pos + n);
     return { n, data: this.data.slice(pos, pos + n), known: this.known.slice(pos, pos + n) };
   }

@@ -11,8 +11,14 @@
 
 import type { MemoryModel } from '../kernel/memory.js';
 
-/** An fd argument: the i-th result of this process's `open` calls (modulo their count), or a raw value. */
-export type FdArg = { readonly k: 'fd'; readonly i: number } | { readonly k: 'raw'; readonly v: number };
+/**
+ * An fd argument: the i-th result of this process's `open` calls, of those that opened an AIO
+ * context (`ctx`), or of those that opened anything else (`data`), each modulo their count; or a
+ * raw value.
+ */
+export type FdArg =
+  | { readonly k: 'fd' | 'ctx' | 'data'; readonly i: number }
+  | { readonly k: 'raw'; readonly v: number };
 
 /**
  * A user address: the process's private buffer (the byte model follows what goes through it),
@@ -131,7 +137,7 @@ function num(v: number): string {
 
 function fdText(a: FdArg | null): string {
   if (a === null) return '-1';
-  return a.k === 'fd' ? `fd#${a.i}` : num(a.v);
+  return a.k === 'raw' ? num(a.v) : `${a.k}#${a.i}`;
 }
 
 function bufText(a: BufArg | null): string {
