@@ -372,7 +372,7 @@ class Interp {
   /** Decodes `n` io_events at `addr` (if the process can read them). */
   private eventsAt(addr: number, n: number): IoEvent[] | null {
     const b = this.p.mm.copy_from_user(addr, n * IO_EVENT_SIZE);
-    if (b === null) return null;
+    if (b === null || b.length !== n * IO_EVENT_SIZE) return null;
     const dv = new DataView(b.buffer);
     const out: IoEvent[] = [];
     for (let i = 0; i < n; i++) {
@@ -694,7 +694,9 @@ class Interp {
     const seen: { ptr: number; data: number }[] = [];
     const span = Number.isInteger(nr) && nr > 0 ? Math.min(nr, 64) : 0;
     const ptrs = p.mm.copy_from_user(arr, 8 * span);
-    if (ptrs !== null)
+    // (A copy may come back short where a mapping is not backed to its end: the kernel's own
+    // accesses there are what the checks look at.)
+    if (ptrs !== null && ptrs.length === 8 * span)
       for (let j = 0; j < span; j++) {
         const ptr = Number(new DataView(ptrs.buffer).getBigUint64(8 * j, true));
         const iocb = p.mm.copy_from_user(ptr, IOCB_SIZE);
