@@ -121,7 +121,7 @@ export interface Coverage {
   readonly redundant: number;
 }
 
-/** The report of `explore` (DESIGN §6's JSON for `aiosim explore`). */
+/** The report of `explore` (what `aiosim explore --json` prints). */
 export interface ExploreReport {
   readonly scenario: string;
   readonly strategy: Strategy;

@@ -1,5 +1,5 @@
 /**
- * The `aiosim` command (DESIGN §6): list, run, explore, replay, litmus, demo.
+ * The `aiosim` command: list, run, explore, replay, litmus, demo.
  *
  * `main(argv, io)` returns the exit status: 0 when nothing was violated (and a search, if any,
  * was complete), 1 when a violation was found, 2 for bad usage or input (one line on stderr),

@@ -1,5 +1,5 @@
 /**
- * The Chooser: the one source of nondeterminism in a simulated run (DESIGN §2).
+ * The Chooser: the one source of nondeterminism in a simulated run.
  *
  * Every decision the simulator could take more than one way — which CPU or store buffer
  * steps next, which CPU an interrupt lands on, how much jitter a device adds, which value a

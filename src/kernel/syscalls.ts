@@ -3,7 +3,7 @@
  * file syscalls that do not depend on a particular file type (open, close, read, write, pread,
  * pwrite, lseek, fsync, fdatasync, mmap, munmap, getpid, nanosleep, kill).
  *
- * Contract (DESIGN §4): a bad argument gets the kernel's errno, checked before anything is
+ * Contract: a bad argument gets the kernel's errno, checked before anything is
  * changed; a JS exception means the simulator itself was misused.
  *
  * Paths are plain strings here (the simulated C library hands the kernel the string); every

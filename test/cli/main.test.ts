@@ -1,6 +1,6 @@
 /**
  * Tests of the `aiosim` command through `main(argv, io)` with a capturing io: `list`, `run`,
- * `demo`, `explore` and `replay`, the JSON shapes of DESIGN §6, the exit statuses (0 clean, 1 violation,
+ * `demo`, `explore` and `replay`, the JSON shapes of each command, the exit statuses (0 clean, 1 violation,
  * 2 bad usage), `--trace` writing a valid Chrome trace, `--shard`/`--workers` and
  * `--check-determinism`.
  */
@@ -235,7 +235,7 @@ describe('bad usage exits 2', () => {
 });
 
 describe('aiosim explore', () => {
-  it('--json per DESIGN §6 on a violation: exit 1, each violation with kind, message, replay', async () => {
+  it('--json on a violation: exit 1, each violation with kind, message, replay', async () => {
     const r = await cli('explore', 'sb', '--json');
     expect(r.code).toBe(1);
     const j = json(r);
