@@ -12,12 +12,21 @@
  * without `smp_rmb` can see stale contents under `invq`). `aio_complete` publishes an event as
  * the 2.4 code does: fill the event, `smp_wmb()`, advance `tail`, `smp_wmb()`, under
  * `ctx->lock`, then wake `ctx->wait`.
+ *
+ * User space may write anything to the mapped `head` and `tail` (as after CVE-2014-0206, the
+ * ring is untrusted input). The kernel believes a word only when it is an index of the ring it
+ * could have stored there, and keeps its own bounds: `ktail`, where the next event goes, and
+ * `khead`, the oldest event it knows unconsumed. A `head` counts only within [khead, ktail] and
+ * a `tail` only within [head, ktail] (outside, the kernel uses its own): a bogus word never
+ * shows an event twice or one that was not completed, and never makes room in the ring that is
+ * not there; a tail moved back within the window hides events until the next completion stores
+ * the tail again.
  */
 import type { Cell } from '../kernel/cell.js';
 import { counter, type Kernel } from '../kernel/kernel.js';
 import { type KernelCode, type Op, READ_ONCE, smp_mb, smp_wmb } from '../kernel/ops.js';
 import { prebuilt, write_once_op } from '../kernel/prebuilt.js';
-import type { File, Process } from '../kernel/process.js';
+import { type File, PAGE_SIZE, type Process } from '../kernel/process.js';
 import {
   type Spinlock,
   spin_lock,
@@ -138,8 +147,13 @@ export class Kioctx {
   readonly wait: WaitQueueHead;
   readonly head: Cell;
   readonly tail: Cell;
-  /** The kernel's trusted copy of tail (`info->tail`). */
+  /** The kernel's trusted copy of tail (`info->tail`): user writes to the mapped `tail` never change it. */
   ktail = 0;
+  /**
+   * The oldest event the kernel knows unconsumed: the head it last moved, or the last head user
+   * space published within [khead, ktail]. A head outside that window is not believed.
+   */
+  khead = 0;
   readonly slots: RingSlot[];
   readonly reqs: Kiocb[];
   reqsActive = 0;
@@ -148,7 +162,7 @@ export class Kioctx {
   dead = false;
   /** User address of the ring mapping, or 0. */
   mapAddr = 0;
-  /** The bytes user space sees through the mapping (a mirror of the cells, in program order). */
+  /** The bytes user space sees through the mapping (a mirror of the cells, in program order), whole pages. */
   readonly ringBytes: Uint8Array;
   /** A view of `ringBytes`, for the mirror writes. */
   private readonly ringView: DataView;
@@ -205,7 +219,9 @@ export class Kioctx {
       });
     }
     this.reqs = Array.from({ length: maxReqs }, (_, i) => new Kiocb(i, this));
-    this.ringBytes = new Uint8Array(AIO_RING_HEADER_SIZE + this.nr * IO_EVENT_SIZE);
+    // Whole pages, as mapped: the bytes past the last event are user memory like any other.
+    const ringLen = AIO_RING_HEADER_SIZE + this.nr * IO_EVENT_SIZE;
+    this.ringBytes = new Uint8Array(Math.ceil(ringLen / PAGE_SIZE) * PAGE_SIZE);
     const dv = new DataView(this.ringBytes.buffer);
     this.ringView = dv;
     dv.setUint32(0, id, true);
@@ -218,9 +234,51 @@ export class Kioctx {
     dv.setUint32(28, AIO_RING_HEADER_SIZE, true);
   }
 
-  /** Free ring slots (`aio_ring_avail`) given the head user space has published. */
+  /** Free ring slots (`aio_ring_avail`) given the head user space has published (an index of the ring). */
   ringAvail(head: number): number {
     return (head + this.nr - 1 - this.ktail) % this.nr;
+  }
+
+  /** Whether ring index `i` lies in [from, ktail], going round the ring. */
+  private inWindow(from: number, i: number): boolean {
+    const nr = this.nr;
+    return (i - from + nr) % nr <= (this.ktail - from + nr) % nr;
+  }
+
+  /** The mapped word `v` if it is an index of the ring (what the kernel ever stores there), else -1. */
+  private index(v: number): number {
+    return Number.isInteger(v) && v >= 0 && v < this.nr ? v : -1;
+  }
+
+  /**
+   * The mapped `head` word `v` as the kernel uses it (to count free slots, and under
+   * `ring_lock` as the index to consume from): `v` when it is a ring index within
+   * [khead, ktail] (then `khead` moves to it), else `khead`. So a head moved back, or garbage,
+   * never shows an event twice and never makes room in the ring that is not there.
+   */
+  ring_head(v: number): number {
+    const h = this.index(v);
+    if (h >= 0 && this.inWindow(this.khead, h)) this.khead = h;
+    return this.khead;
+  }
+
+  /**
+   * The mapped `tail` word `v` as the index to consume up to, from `head`: `v` when it is a ring
+   * index within [head, ktail] (a tail not yet seen moving is a real state of the memory model),
+   * else the kernel's own `ktail`: only events the kernel completed are read, and garbage in
+   * the tail hides none.
+   */
+  read_tail(head: number, v: number): number {
+    const t = this.index(v);
+    const nr = this.nr;
+    return t >= 0 && (t - head + nr) % nr <= (this.ktail - head + nr) % nr ? t : this.ktail;
+  }
+
+  /** The head the kernel stores after consuming the event at `head`; it is the kernel's `khead` from now on. */
+  consumed(head: number): number {
+    const nh = (head + 1) % this.nr;
+    this.khead = nh;
+    return nh;
   }
 
   /** Mirrors one event into the mapped bytes. */
@@ -254,17 +312,31 @@ export function put64(dv: DataView, off: number, v: number): void {
 export function* aio_get_req(ctx: Kioctx): KernelCode<Kiocb | null> {
   const op = ctx.op;
   yield op.lock;
-  const req = aio_get_req_locked(ctx, yield op.loadHead);
+  const head: number = yield op.loadHead;
+  const req = aio_get_req_locked(ctx, head);
+  if (head !== ctx.khead) yield ring_repair_head(ctx);
   yield op.unlock;
   return req;
 }
 
 /**
+ * Stores the kernel's own head (`khead`) into the mapped `head`, after the kernel found a word
+ * there it does not believe: a stale bogus value could otherwise become believable once the
+ * ring moves on to it, and hide events. A trampolined call (`yield ring_repair_head(ctx)`).
+ */
+export function* ring_repair_head(ctx: Kioctx): KernelCode<void> {
+  const h = ctx.khead;
+  yield write_once_op(ctx.head, h);
+  ctx.mirrorIndex('head', h);
+}
+
+/**
  * The body of `aio_get_req`, under `ctx->lock` with `head` just read (`yield op.lock; head =
- * yield op.loadHead; ...; yield op.unlock`), for a hot caller that makes those operations inline.
+ * yield op.loadHead; ...; yield op.unlock`), for a hot caller that makes those operations inline
+ * (and then `yield ring_repair_head(ctx)` when `head !== ctx.khead`: a head not believed).
  */
 export function aio_get_req_locked(ctx: Kioctx, head: number): Kiocb | null {
-  if (ctx.dead || ctx.reqsActive >= ctx.ringAvail(head)) return null;
+  if (ctx.dead || ctx.reqsActive >= ctx.ringAvail(ctx.ring_head(head))) return null;
   const reqs = ctx.reqs;
   // The lowest free slot: none below `freeHint` is free.
   for (let i = ctx.freeHint; i < reqs.length; i++) {
@@ -414,16 +486,17 @@ export function* aio_read_evt(ctx: Kioctx, peeked = false): KernelCode<IoEvent |
   }
   yield op.ringLock; // an implied read barrier
   let ev: IoEvent | null = null;
-  const head = ((yield op.loadHead) as number) % ctx.nr;
-  const tail: number = yield op.loadTail;
+  const word: number = yield op.loadHead;
+  const head = ctx.ring_head(word);
+  const tail = ctx.read_tail(head, yield op.loadTail);
   if (head !== tail) {
     const l = loadsOf(ctx.slots[head]!);
     ev = { data: yield l[0], obj: yield l[1], res: yield l[2], res2: yield l[3] };
     yield MB; // the head update after the event is read
-    const nh = (head + 1) % ctx.nr;
+    const nh = ctx.consumed(head);
     yield write_once_op(ctx.head, nh);
     ctx.mirrorIndex('head', nh);
-  }
+  } else if (word !== head) yield ring_repair_head(ctx);
   yield op.ringUnlock;
   return ev;
 }

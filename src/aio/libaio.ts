@@ -164,12 +164,13 @@ export function user_ring(p: Process, ringAddr: number): UserRing {
 /**
  * Reaps up to `max` events from the mapped ring without a syscall: reads `tail`, then (unless
  * `rmb` is false — the bug `aio-ring-reap` shows) `smp_rmb()`, copies the events, and publishes
- * the new `head` with a release store.
+ * the new `head` with a release store. `head` and `tail` are read as the 32-bit words they are,
+ * modulo `nr`, whatever was stored in them.
  */
 export function* aio_ring_reap(ring: UserRing, max: number, rmb = true): KernelCode<IoEvent[]> {
   const out: IoEvent[] = [];
-  let head = yield* READ_ONCE(ring.head);
-  const tail = yield* READ_ONCE(ring.tail);
+  let head = ((yield* READ_ONCE(ring.head)) >>> 0) % ring.nr;
+  const tail = ((yield* READ_ONCE(ring.tail)) >>> 0) % ring.nr;
   if (head === tail) return out;
   if (rmb) yield* smp_rmb();
   while (head !== tail && out.length < max) {

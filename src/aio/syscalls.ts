@@ -79,6 +79,7 @@ import {
   put64,
   RING_MB,
   ring_loads,
+  ring_repair_head,
 } from './kioctx.js';
 import { type AioOptions, aio_limits, set_aio_limits } from './limits.js';
 
@@ -226,13 +227,26 @@ function* aio_dev_open(p: Process, path: string, flags: number): KernelCode<File
   return new File(aioDevOps, flags, path, ctx);
 }
 
+/**
+ * Maps the ring (whole pages, whatever `len` says past the header): the same address while that
+ * mapping lasts; after user space unmapped it, a new mapping of the same ring (the kernel's
+ * bytes and its `head`/`tail` live on, as the ring pages do in 2.4). -ENOMEM past the
+ * address-space limit.
+ */
 function* aio_dev_mmap(f: File, p: Process, len: number): KernelCode<number> {
   const ctx = ctxOfFile(f)!;
   if (p !== ctx.process) return -EINVAL;
   if (len < AIO_RING_HEADER_SIZE) return -EINVAL;
-  if (ctx.mapAddr !== 0) return ctx.mapAddr;
-  ctx.mapAddr = p.mm.mmap(ctx.ringBytes.length, PROT_READ | PROT_WRITE, 'aio-ring', ctx.ringBytes);
-  return ctx.mapAddr;
+  if (ring_mapped(ctx)) return ctx.mapAddr;
+  const a = p.mm.do_mmap(ctx.ringBytes.length, PROT_READ | PROT_WRITE, 'aio-ring', ctx.ringBytes);
+  if (a < 0) return a;
+  ctx.mapAddr = a;
+  return a;
+}
+
+/** Whether the ring is still mapped at `ctx.mapAddr` (user space may have unmapped it). */
+function ring_mapped(ctx: Kioctx): boolean {
+  return ctx.mapAddr !== 0 && ctx.process.mm.find(ctx.mapAddr, 1)?.data === ctx.ringBytes;
 }
 
 function* aio_dev_read(f: File, p: Process, buf: number, count: number): KernelCode<number> {
@@ -246,7 +260,7 @@ function* aio_dev_read(f: File, p: Process, buf: number, count: number): KernelC
 }
 
 /** Cancels every cancellable request, waits for the others, unmaps the ring, gives back the accounting. */
-function* aio_dev_release(f: File, p: Process): KernelCode<number> {
+function* aio_dev_release(f: File, _p: Process): KernelCode<number> {
   const ctx = ctxOfFile(f)!;
   const k = ctx.k;
   ctx.dead = true;
@@ -254,10 +268,8 @@ function* aio_dev_release(f: File, p: Process): KernelCode<number> {
     if (req.state === 'queued') yield* cancel_req(req, req.user_obj);
   }
   yield* wait_for_all_aios(ctx);
-  if (ctx.mapAddr !== 0) {
-    p.mm.munmap(ctx.mapAddr);
-    ctx.mapAddr = 0;
-  }
+  if (ring_mapped(ctx)) ctx.process.mm.munmap(ctx.mapAddr);
+  ctx.mapAddr = 0;
   const lim = aio_limits(k);
   lim.aioNr -= ctx.maxReqs;
   lim.contexts.splice(lim.contexts.indexOf(ctx), 1);
@@ -319,7 +331,9 @@ function* submit_one(ctx: Kioctx, p: Process, user_iocb: number, accepted: numbe
   // aio_get_req(ctx), inline (its three operations: no frame of its own).
   const cop = ctx.op;
   yield cop.lock;
-  const req = aio_get_req_locked(ctx, yield cop.loadHead);
+  const head: number = yield cop.loadHead;
+  const req = aio_get_req_locked(ctx, head);
+  if (head !== ctx.khead) yield ring_repair_head(ctx);
   yield cop.unlock;
   if (req === null) return -EAGAIN;
   const file = iocb_start(ctx, p, iocb, req);
@@ -625,21 +639,23 @@ function* wait_event_one(ctx: Kioctx, p: Process, events: number, timeout: numbe
     if ((yield ctx.op.loadHead) !== (yield ctx.op.loadTail)) {
       // aio_read_evt(ctx, true), inline (the event it wakes for: no frame, no event object).
       yield ctx.op.ringLock; // an implied read barrier
-      const head = ((yield ctx.op.loadHead) as number) % ctx.nr;
-      if (head !== (yield ctx.op.loadTail)) {
+      const word: number = yield ctx.op.loadHead;
+      const head = ctx.ring_head(word);
+      if (head !== ctx.read_tail(head, yield ctx.op.loadTail)) {
         const l = ring_loads(ctx, head);
         const data: number = yield l[0];
         const obj: number = yield l[1];
         const res: number = yield l[2];
         const res2: number = yield l[3];
         yield RING_MB; // the head update after the event is read
-        const nh = (head + 1) % ctx.nr;
+        const nh = ctx.consumed(head);
         yield write_once_op(ctx.head, nh);
         ctx.mirrorIndex('head', nh);
         yield ctx.op.ringUnlock;
         ret = put_event_fields(p, events, data, obj, res, res2) ? 1 : -EFAULT;
         break;
       }
+      if (word !== head) yield ring_repair_head(ctx);
       yield ctx.op.ringUnlock;
     }
     if (deadline >= 0 && ctx.k.now >= deadline) {

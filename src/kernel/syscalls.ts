@@ -292,11 +292,15 @@ export function sys_fdatasync(p: Process, fd: number): KernelCode<number> {
   return fsyncCommon(p, fd, true);
 }
 
-/** `mmap(len, prot, fd)`: anonymous when fd is -1, else the file's own mmap. */
+/**
+ * `mmap(len, prot, fd)`: anonymous when fd is -1, else the file's own mmap. A length that is not
+ * a positive safe integer is -EINVAL; one past the address-space limit (`mm.rlimit_as`) or
+ * larger than any free range is -ENOMEM (`do_mmap`).
+ */
 export function* sys_mmap(p: Process, len: number, prot: number, fd: number): KernelCode<number> {
-  if (!Number.isInteger(len) || len <= 0) return -EINVAL;
+  if (!Number.isSafeInteger(len) || len <= 0) return -EINVAL;
   if (!Number.isInteger(prot) || (prot & ~(PROT_READ | PROT_WRITE)) !== 0) return -EINVAL;
-  if (fd === -1) return p.mm.mmap(len, prot);
+  if (fd === -1) return p.mm.do_mmap(len, prot);
   const f = p.fget(fd);
   if (f === null) return -EBADF;
   if (f.f_op.mmap === undefined) return -EINVAL;

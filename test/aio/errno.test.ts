@@ -11,7 +11,7 @@ import { io_iocb_array, io_prep, io_prep_pread, io_prep_pwrite, timespec } from 
 import { aio_limits } from '../../src/aio/limits.js';
 import { type AioMethods, aio_init } from '../../src/aio/syscalls.js';
 import { register_aiotest } from '../../src/aio/testdev.js';
-import { EAGAIN, EBADF, EFAULT, EINTR, EINVAL, ETIME } from '../../src/kernel/errno.js';
+import { EAGAIN, EBADF, EFAULT, EINTR, EINVAL, ENOMEM, ETIME } from '../../src/kernel/errno.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import {
@@ -287,6 +287,20 @@ describe('open("/dev/aio") and mmap of the ring', () => {
       got.push(e.p.mm.regions.length - regions);
     });
     expect(got).toEqual([-EINVAL, 0]);
+  });
+
+  it('M3: mmap of the ring past the address-space limit → -ENOMEM, nothing mapped', () => {
+    const got: number[] = [];
+    world(function* (e) {
+      const fd = yield* syscall('open', '/dev/aio', O_RDWR);
+      const regions = e.p.mm.regions.length;
+      e.p.mm.rlimit_as = e.p.mm.total_vm; // no room for the ring's page
+      got.push(yield* syscall('mmap', 4096, 3, fd));
+      got.push(e.p.mm.regions.length - regions);
+      e.p.mm.rlimit_as += 4096;
+      got.push((yield* syscall('mmap', 4096, 3, fd)) > 0 ? 1 : 0);
+    });
+    expect(got).toEqual([-ENOMEM, 0, 1]);
   });
 
   it('M2: mmap of a context by a process that does not own it → -EINVAL', () => {
