@@ -620,7 +620,7 @@ function* read_events(
 function* wait_event_one(ctx: Kioctx, p: Process, events: number, timeout: number): KernelCode<number> {
   // Few locals live across its yields (a generator saves and restores each live one at every
   // yield): the kernel, the task and the context's operations are read again where needed.
-  const deadline = timeout < 0 ? -1 : ctx.k.deadline(timeout);
+  const deadline = timeout < 0 ? -1 : ctx.k.now + timeout;
   let wait = ctx.eventsWait;
   {
     const t = current();
@@ -738,7 +738,7 @@ export function* sys_io_wait(
   };
   const k = c.k;
   const t = current();
-  const deadline = ns < 0 ? -1 : k.deadline(ns);
+  const deadline = ns < 0 ? -1 : k.now + ns;
   const wait = DECLARE_WAITQUEUE(`io_wait:${t.name}`, t);
   let ret = 0;
   yield* add_wait_queue(c.wait, wait);

@@ -58,7 +58,11 @@ import type { Violation, ViolationKind } from './violation.js';
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
 export type WakeSemantics = '2.4-aio' | 'modern';
 
-/** The simulated clock's last nanosecond (about 104 days): no timer is set past it. */
+/**
+ * The simulated clock's last nanosecond (2^53 - 1, about 104 days): the last integer a double
+ * holds exactly. A run ends with status `until` rather than let time pass it, so a timeout
+ * longer than that (`nanosleep(1e30)`) is waited out in O(1) steps and the clock stays exact.
+ */
 export const CLOCK_MAX = Number.MAX_SAFE_INTEGER;
 
 /** The most CPUs a kernel can have (2.4 allowed 32, or 64 on 64-bit machines). */
@@ -108,7 +112,7 @@ export const DEFAULT_KERNEL_CONFIG: KernelConfig = Object.freeze({
 
 /** Options for `Kernel.run`. */
 export interface RunOptions {
-  /** Stop when simulated time would pass this (ns). */
+  /** Stop when simulated time would pass this (ns; at most, and by default, CLOCK_MAX). */
   until?: number;
   /** Stop after this many steps. */
   maxSteps?: number;
@@ -671,18 +675,9 @@ export class Kernel {
     return new Timed(this, kind, cpu, null, kind === 'cpu' ? 'cost' : 'schedule_timeout', false);
   }
 
-  /**
-   * The time `ns` from now, or the clock's last nanosecond if that is sooner: a timeout longer
-   * than the clock can count (MAX_SCHEDULE_TIMEOUT aside) expires there, as the kernel clamps
-   * an hrtimer to KTIME_MAX.
-   */
-  deadline(ns: number): number {
-    return Math.min(this.now + ns, CLOCK_MAX);
-  }
-
   private push(time: number, ev: Timed): TimerHandle {
     ev.queued = true;
-    this.heap.push(Math.min(time, CLOCK_MAX), ev.kind === 'irq' ? 0 : 1, ev);
+    this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
     if (!ev.background) this.fgEvents++;
     return ev;
   }
@@ -1750,7 +1745,7 @@ export class Kernel {
    * violation that stops the run, or a budget.
    */
   run(opts: RunOptions = {}): RunResult {
-    const until = opts.until ?? Number.POSITIVE_INFINITY;
+    const until = Math.min(opts.until ?? CLOCK_MAX, CLOCK_MAX);
     const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
     const timed = this.timed;
     const checks = this.stepChecks;

@@ -210,7 +210,7 @@ export class ScheduleTimeout implements Generator<Op, number, unknown>, Primitiv
     this.state = 1;
     if (this.ns !== MAX_SCHEDULE_TIMEOUT) {
       const k = kernel();
-      this.expire = k.deadline(this.ns);
+      this.expire = k.now + this.ns;
       this.timer = k.wake_after(this.ns, current(), this.timer);
       this.armed = true;
     }
@@ -222,7 +222,8 @@ export class ScheduleTimeout implements Generator<Op, number, unknown>, Primitiv
     this.done = true;
     if (!this.armed) return MAX_SCHEDULE_TIMEOUT;
     this.disarm();
-    return Math.max(0, this.expire - kernel().now);
+    // (At most the timeout asked for: past 2^53 ns the sum expire is rounded.)
+    return Math.min(this.ns, Math.max(0, this.expire - kernel().now));
   }
   private disarm(): void {
     if (this.armed) this.timer!.cancel();

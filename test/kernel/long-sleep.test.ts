@@ -49,32 +49,58 @@ describe('long sleeps', () => {
     expect(r.steps).toBeLessThan(20);
   });
 
-  it('nanosleep(1e30) times out at the end of the clock', () => {
+  it('nanosleep(1e30) is waited out to the end of the clock in a handful of steps', () => {
     const k = machine();
     let ret = -1;
-    const r = run(k, function* () {
+    create_process(k, 'p', function* () {
       ret = yield* syscall('nanosleep', 1e30);
     });
-    expect(ret).toBe(0);
-    expect(r.simTimeNs).toBeGreaterThanOrEqual(CLOCK_MAX);
+    const r = k.run({ maxSteps: 10_000 });
+    // The clock ends before the sleep does: the run stops there, exactly, not past it.
+    expect(r.status).toBe('until');
+    expect(r.violations).toEqual([]);
+    expect(r.simTimeNs).toBeLessThanOrEqual(CLOCK_MAX);
     expect(r.steps).toBeLessThan(20);
+    expect(ret).toBe(-1);
   });
 
-  it('__io_getevents with a timeout of 2^62 seconds and nothing in flight returns 0', () => {
+  it('__io_getevents with a timeout of 2^62 seconds waits to the end of the clock', () => {
     const k = machine();
-    let ret = -1;
-    const r = run(k, function* (p) {
+    create_process(k, 'p', function* (p) {
       const ctx = yield* syscall('open', '/dev/aio', O_RDWR);
       const mem = p.mm.mmap(4096);
       const dv = new DataView(new ArrayBuffer(16));
       dv.setBigInt64(0, 1n << 62n, true);
       p.mm.copy_to_user(mem, new Uint8Array(dv.buffer));
-      ret = yield* syscall('__io_getevents', ctx, mem + 64, 4, mem);
-      expect(yield* syscall('close', ctx)).toBe(0);
+      yield* syscall('__io_getevents', ctx, mem + 64, 4, mem);
+    });
+    const r = k.run({ maxSteps: 10_000 });
+    expect(r.status).toBe('until');
+    expect(r.simTimeNs).toBeLessThanOrEqual(CLOCK_MAX);
+    expect(r.steps).toBeLessThan(40);
+  });
+
+  it('a signal cutting a 2^53 ns sleep short leaves at most the time asked for', () => {
+    const k = machine();
+    let left = -1;
+    run(k, function* (p) {
+      expect(yield* syscall('kill', p.pid)).toBe(0);
+      left = yield* syscall('nanosleep', Number.MAX_SAFE_INTEGER);
+    });
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('a 50-day sleep ends and the clock is still exact after it', () => {
+    const k = machine();
+    let ret = -1;
+    const r = run(k, function* () {
+      ret = yield* syscall('nanosleep', 50 * DAY);
+      ret += yield* syscall('nanosleep', 1);
     });
     expect(ret).toBe(0);
-    expect(r.simTimeNs).toBeGreaterThanOrEqual(CLOCK_MAX);
-    expect(r.steps).toBeLessThan(40);
+    expect(r.simTimeNs - 50 * DAY).toBeGreaterThan(1);
+    expect(r.simTimeNs - 50 * DAY).toBeLessThan(1_000_000);
   });
 
   it('a page dirtied after a long idle spell is still written back by kupdate', () => {
