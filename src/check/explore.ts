@@ -4,7 +4,7 @@
  *
  * Strategies (one small file each under `strategies/`, listed in `strategies/index.ts`):
  * `exhaustive` (DFS with a preemption bound, a step bound and sleep sets), `random`, `pct`,
- * and `fast-check` (choice lists drawn by fast-check, which shrinks failures).
+ * `fast-check` (choice lists drawn by fast-check, which shrinks failures) and `round-robin`.
  * `explore` resolves its options once (`options.ts`), then drives any strategy the same way
  * (the lifecycle of `strategy.ts`): budgets before each execution, coverage and violations of
  * each run that counts. Every violation is minimised (`minimize.ts`) before it is reported,
@@ -15,7 +15,7 @@
  * A search ends with a verdict: `violation`, `clean-complete` (an exhaustive search that
  * nothing cut) or `clean-incomplete`, with `cutBy` naming every cut: the run cap, the step
  * bound in some execution, the preemption bound, the time limit, an interruption, or sampling
- * (random, pct and fast-check never cover the whole space). A search that was cut
+ * (random, pct, fast-check and round-robin never cover the whole space). A search that was cut
  * is not a pass.
  *
  * `explore` runs to the end on the calling thread; `exploreAsync` lets the event loop in

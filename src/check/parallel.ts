@@ -2,7 +2,7 @@
  * Parallel exploration: splits a search into shards run by worker threads and merges their
  * reports. Each worker runs one share of the search, its strategy wrapped by `shard.ts`: the
  * subtrees below the first SHARD_DEPTH decisions dealt out in DFS order (exhaustive), or every
- * N-th run (random, pct), so the merged totals equal one whole run's.
+ * N-th run (random, pct, round-robin), so the merged totals equal one whole run's.
  *
  * Run from the TypeScript sources (tests, `tsx`), a worker cannot load `worker.ts` by itself
  * (a `--import tsx` in a worker's execArgv does not install the loader on Node 20), so the
