@@ -27,8 +27,8 @@ import type { Scenario } from './scenario.js';
 
 /**
  * What cut a search: the run cap, the step bound in some execution, the preemption bound, the
- * time limit, an interruption (SIGINT, an aborted signal), sampling (random, pct, fast-check),
- * or the first violation (`stopped`).
+ * time limit, an interruption (SIGINT, an aborted signal), sampling (random, pct, fast-check,
+ * round-robin), or the first violation (`stopped`).
  */
 export type Cut =
   | 'runs'
