@@ -308,7 +308,8 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
       // An abandoned run is recognised by the marker its Chooser kept, not by what reached here.
       if (ex.abandoned?.() == null) throw e;
     }
-    if (strategy.endExecution(r) && record(r!)) {
+    const counts = strategy.endExecution(r);
+    if (counts && r !== null && record(r)) {
       cutBy.add('stopped');
       break;
     }
