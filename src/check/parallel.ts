@@ -1,8 +1,8 @@
 /**
  * Parallel exploration: splits a search into shards run by worker threads and merges their
- * reports. Shard i of N owns the subtrees whose first SHARD_DEPTH decisions have the i-th (mod N)
- * prefix in DFS order (exhaustive), or every N-th run (random, pct), so the merged totals equal
- * one whole run's.
+ * reports. Each worker runs one share of the search, its strategy wrapped by `shard.ts`: the
+ * subtrees below the first SHARD_DEPTH decisions dealt out in DFS order (exhaustive), or every
+ * N-th run (random, pct, round-robin), so the merged totals equal one whole run's.
  *
  * Run from the TypeScript sources (tests, `tsx`), a worker cannot load `worker.ts` by itself
  * (a `--import tsx` in a worker's execArgv does not install the loader on Node 20), so the
@@ -30,7 +30,6 @@ export function mergeReports(parts: readonly ExploreReport[]): ExploreReport {
   for (const p of parts) for (const k of p.stateKeys) states.add(k);
   const cutBy = new Set<Cut>();
   for (const p of parts) for (const c of p.cutBy) cutBy.add(c);
-  const exhaustive = first.strategy === 'exhaustive';
   const { shard: _shard, ...rest } = first;
   const violations: FoundViolation[] = [];
   for (const p of parts) for (const v of p.violations) addViolation(violations, v);
@@ -41,7 +40,7 @@ export function mergeReports(parts: readonly ExploreReport[]): ExploreReport {
     elapsedMs: Math.max(...parts.map((p) => p.elapsedMs)),
     violations,
     verdict: verdictOf(violations, cuts),
-    complete: exhaustive && parts.every((p) => p.complete),
+    complete: parts.every((p) => p.complete),
     cutBy: cuts,
     coverage: {
       distinctSchedules: parts.reduce((a, p) => a + p.coverage.distinctSchedules, 0),

@@ -10,10 +10,12 @@ import {
   type ExploreReport,
   exploreAsync,
   type Progress,
+  STRATEGIES,
   type Strategy,
 } from '../check/explore.js';
 import { exploreParallel } from '../check/parallel.js';
 import type { Scenario } from '../check/scenario.js';
+import { STRATEGY_REGISTRY } from '../check/strategies/index.js';
 import { decodeToken } from '../check/token.js';
 import type { KernelConfig } from '../kernel/kernel.js';
 import {
@@ -86,11 +88,11 @@ export function verdictLine(r: ExploreReport): string {
   return `  verdict: clean but incomplete (cut by ${cuts.join(', ')}): no violation found in what was covered\n`;
 }
 
-/** Flags of `aiosim explore` that only some strategies take. */
-const STRATEGY_FLAGS: readonly [key: string, flag: string, strategies: readonly Strategy[]][] = [
-  ['preemptionBound', '--preemption-bound', ['exhaustive']],
-  ['pctDepth', '--pct-depth', ['pct']],
-  ['seed', '--seed', ['random', 'pct', 'fast-check']],
+/** Flags of `aiosim explore` that only some strategies take (see each one's `takes`). */
+const STRATEGY_FLAGS: readonly [key: 'preemptionBound' | 'pctDepth' | 'seed', flag: string][] = [
+  ['preemptionBound', '--preemption-bound'],
+  ['pctDepth', '--pct-depth'],
+  ['seed', '--seed'],
 ];
 
 /** Runs the explore command. */
@@ -100,7 +102,8 @@ export async function runExploreCommand(
   opts: Record<string, unknown>,
   io: CliIo,
 ): Promise<number> {
-  for (const [key, flag, takes] of STRATEGY_FLAGS) {
+  for (const [key, flag] of STRATEGY_FLAGS) {
+    const takes = STRATEGIES.filter((t) => STRATEGY_REGISTRY[t].takes.includes(key));
     if (opts[key] !== undefined && !takes.includes(strategy))
       throw new UsageError(`${flag} does not apply to the ${strategy} strategy (only ${takes.join(', ')})`);
   }
@@ -125,8 +128,9 @@ export async function runExploreCommand(
   const shard = parseShard(opts.shard);
   if (shard !== undefined) options.shard = shard;
   const workers = workersOption(opts.workers, io.err) ?? 1;
-  if (workers > 1 && strategy === 'fast-check')
-    throw new UsageError('--workers does not apply to the fast-check strategy');
+  // Worker threads run shards of the search.
+  if (workers > 1 && STRATEGY_REGISTRY[strategy].shardBy === null)
+    throw new UsageError(`--workers does not apply to the ${strategy} strategy`);
   const limit = timeLimitOption(opts.timeLimit, DEFAULT_TIME_LIMIT_S);
   if (limit !== undefined) options.timeLimitMs = limit;
   if (opts.quiet !== true) {

@@ -23,7 +23,8 @@ import {
 import { type Spinlock, spin_lock, spin_unlock } from '../../kernel/spinlock.js';
 import { runScenario } from '../runner.js';
 import type { Scenario } from '../scenario.js';
-import { Abandon, DfsSearch } from '../strategies/dfs.js';
+import { DfsSearch } from '../strategies/dfs.js';
+import { Abandon } from '../strategy.js';
 import type { CondLoc, Expr, LitmusResult, LitmusTest, Prop, Stmt } from './ast.js';
 
 /**

@@ -30,18 +30,7 @@
  * - (I2) a 'step' decision's options are listed in the same order on every replay.
  */
 import type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from '../../kernel/chooser.js';
-
-/**
- * Thrown inside a run to abandon it: redundant by sleep sets, beyond the preemption bound, or
- * (sharded searches) in a subtree another shard owns.
- */
-export class Abandon extends Error {
-  readonly reason: 'sleep' | 'preemption' | 'shard';
-  constructor(reason: 'sleep' | 'preemption' | 'shard') {
-    super(`execution abandoned (${reason})`);
-    this.reason = reason;
-  }
-}
+import { Abandon } from '../strategy.js';
 
 interface Frame {
   n: number;
@@ -141,6 +130,8 @@ export class DfsSearch {
   maxDepth = 0;
   /** Whether the last decision taken was a new one (not a replay of the prefix). */
   lastWasNew = false;
+  /** The Abandon the current execution's Chooser threw, if it threw one. */
+  abandoned: Abandon | null = null;
   /** Scheduler watcher of the current run (see `watch`). */
   private changed: (() => boolean) | null = null;
   /** The step frame whose choice was just taken and whose step is about to run, or null. */
@@ -160,6 +151,7 @@ export class DfsSearch {
     this.changed = null;
     this.chosenFrame = null;
     this.ranFrame = null;
+    this.abandoned = null;
     return { choose: (n, why, point) => this.choose(n, why, point), observe: (a) => this.observe(a) };
   }
 
@@ -233,10 +225,12 @@ export class DfsSearch {
       this.depth--;
       if (f.actions !== null && this.allowedIgnoringBound(f) >= 0) {
         this.cutByPreemption++;
-        throw new Abandon('preemption');
+        this.abandoned = new Abandon('preemption');
+      } else {
+        this.redundant++;
+        this.abandoned = new Abandon('sleep');
       }
-      this.redundant++;
-      throw new Abandon('sleep');
+      throw this.abandoned;
     }
     f.chosen = first;
     this.stack.push(f);

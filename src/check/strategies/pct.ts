@@ -17,7 +17,8 @@
  */
 import type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from '../../kernel/chooser.js';
 import { Xoshiro128 } from '../../kernel/random.js';
-import { runSeed } from './random.js';
+import type { StrategyEntry } from '../strategy.js';
+import { randomChooser, runSeed } from './random.js';
 
 /** The per-run lower bound on the probability of hitting a depth-d bug. */
 export function pctGuarantee(n: number, k: number, d: number): number {
@@ -64,3 +65,36 @@ export function pctChooser(seed: number, i: number, d: number, k: number): Choos
     },
   };
 }
+
+/**
+ * The `pct` strategy: `runs` independent PCT runs of depth `pctDepth`. The paper assumes k
+ * (steps per run) known: it is estimated from one random run before the first.
+ */
+export const pct: StrategyEntry = {
+  defaultRuns: 1000,
+  takes: ['pctDepth', 'seed'],
+  shardBy: 'runs',
+  distinctRuns: false,
+  create(ctx) {
+    const { seed, runs, pctDepth } = ctx.options;
+    const k = Math.max(1, ctx.run(randomChooser(seed, 0xffffffff)).steps);
+    ctx.cut('sampled');
+    let i = 0;
+    let current: ReturnType<typeof pctChooser> | null = null;
+    let actors = 0;
+    return {
+      newExecution() {
+        if (i >= runs) return null;
+        current = pctChooser(seed, i++, pctDepth, k);
+        return { chooser: current };
+      },
+      endExecution() {
+        if (current !== null) actors = Math.max(actors, current.actors());
+        return true;
+      },
+      finish: () => ({
+        pct: { depth: pctDepth, actors, steps: k, guarantee: pctGuarantee(actors, k, pctDepth) },
+      }),
+    };
+  },
+};

@@ -5,6 +5,7 @@
  * and two searches with different seeds share (almost) no runs.
  */
 import { type Chooser, seeded } from '../../kernel/chooser.js';
+import type { StrategyEntry } from '../strategy.js';
 
 /** murmur3's fmix32: a bijection on 32-bit words whose every output bit depends on every input bit. */
 export function fmix32(x: number): number {
@@ -30,3 +31,21 @@ export function runSeed(seed: number, i: number): number {
 export function randomChooser(seed: number, i: number): Chooser {
   return seeded(runSeed(seed, i));
 }
+
+/** The `random` strategy: `runs` independent runs, run i from `randomChooser(seed, i)`. */
+export const random: StrategyEntry = {
+  defaultRuns: 1000,
+  takes: ['seed'],
+  shardBy: 'runs',
+  distinctRuns: false,
+  create(ctx) {
+    const { seed, runs } = ctx.options;
+    ctx.cut('sampled');
+    let i = 0;
+    return {
+      newExecution: () => (i < runs ? { chooser: randomChooser(seed, i++) } : null),
+      endExecution: () => true,
+      finish: () => ({}),
+    };
+  },
+};
