@@ -65,7 +65,7 @@ function buildTimeouts(n: number, until: number): { k: Kernel; st: TimeoutsState
   return { k, st };
 }
 
-interface MmcState {
+export interface MmcState {
   readonly rng: Xoshiro128;
   readonly sem: Semaphore;
   served: number;
@@ -90,8 +90,9 @@ function* source(k: Kernel, st: MmcState, customers: number): KernelCode<void> {
   }
 }
 
-function buildMmc(customers: number): { k: Kernel; st: MmcState } {
-  const k = new Kernel(CONFIG, seeded(1));
+/** The `resource` model with `customers` customers, built and not yet run (`cpus`: default 2). */
+export function buildMmc(customers: number, cpus = CONFIG.cpus): { k: Kernel; st: MmcState } {
+  const k = new Kernel({ ...CONFIG, cpus }, seeded(1));
   const st: MmcState = { rng: new Xoshiro128(11), sem: sema_init(k, 'server', 4), served: 0, waitSum: 0 };
   k.spawn('source', () => source(k, st, customers));
   return { k, st };

@@ -101,6 +101,6 @@ export function runScenario(scenario: Scenario, opts: RunScenarioOptions = {}): 
     stats,
     state: inst.state?.() ?? {},
     events,
-    tasks: k.tasks.map((t) => ({ pid: t.id, name: t.name })),
+    tasks: k.taskNames(),
   };
 }

@@ -53,6 +53,7 @@ import {
   TASK_RUNNING,
   Task,
 } from './task.js';
+import { TaskList } from './tasklist.js';
 import type { Violation, ViolationKind } from './violation.js';
 
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
@@ -264,7 +265,15 @@ export class Kernel {
   /** Steps executed. */
   steps = 0;
   readonly cpus: Cpu[];
-  readonly tasks: Task[] = [];
+  private readonly taskList = new TaskList();
+  /** The task list: the tasks that have not exited, in pid order (an exited task leaves it). */
+  get tasks(): readonly Task[] {
+    return this.taskList.live();
+  }
+  /** Pid and name of every task spawned, exited or not, in pid order (for traces and reports). */
+  taskNames(): { pid: number; name: string }[] {
+    return this.taskList.names();
+  }
   readonly mem: MemorySystem;
   private _lockdep: LockValidator | null = null;
   /** The lock validator (created on first use). */
@@ -517,7 +526,7 @@ export class Kernel {
     const t = new Task(pid, name, PLACEHOLDER, state, opts);
     t.gen = typeof code === 'function' ? code(t) : code;
     t.native = isGenerator(t.gen);
-    this.tasks.push(t);
+    this.taskList.add(t);
     if (!t.daemon) this.live++;
     const target = opts.cpu ?? this.placeCpu(t);
     if (this.tracing) this.emit('task.new', { task: pid, name, onCpu: target });
@@ -545,7 +554,7 @@ export class Kernel {
    */
   irqExitHook: (() => KernelCode<void> | null) | null = null;
 
-  /** Looks a task up by pid. */
+  /** Looks a task that has not exited up by pid. */
   task(pid: number): Task | undefined {
     return this.tasks.find((t) => t.id === pid);
   }
@@ -1017,7 +1026,9 @@ export class Kernel {
     const t = ctx as Task;
     t.exited = true;
     t.result = result;
-    // An exited task stays listed (for names in traces and reports): let go of its code.
+    // Off the task list, and its code let go of: whoever still holds the task (its spawner)
+    // keeps its result, not its frames.
+    this.taskList.release(t);
     t.gen = PLACEHOLDER;
     t.calls = null;
     t.foreign = null;
