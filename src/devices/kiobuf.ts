@@ -39,6 +39,7 @@ import {
 } from './buffer.js';
 import { PAGE_SIZE } from './page.js';
 import {
+  appends,
   filemap_fdatasync,
   filemap_fdatawait,
   generic_osync_inode,
@@ -360,7 +361,8 @@ export const DIRECT_PIN_NS_PER_PAGE = 200;
  * The synchronous direct IO of `inode` (a raw device's block device, or an O_DIRECT file):
  * `rw` of `count` bytes at file offset `pos` from/to user memory `buf`. Returns the byte count or
  * -errno; a misaligned request (`buf`, `pos` or `count` not a multiple of 512) gets -EINVAL and
- * changes nothing; reads at or past EOF return 0.
+ * changes nothing; reads at or past EOF return 0. A write with O_APPEND to a file (not a block
+ * device) starts at the file's size, `pos` notwithstanding.
  */
 export function* direct_io(
   rw: Rw,
@@ -372,11 +374,21 @@ export function* direct_io(
   pos: number,
 ): KernelCode<number> {
   const k = kernel();
-  if (buf % SECTOR_SIZE !== 0 || pos % SECTOR_SIZE !== 0 || count % SECTOR_SIZE !== 0) return -EINVAL;
+  const append = rw === WRITE && appends(inode, flags);
+  if (buf % SECTOR_SIZE !== 0 || (!append && pos % SECTOR_SIZE !== 0) || count % SECTOR_SIZE !== 0)
+    return -EINVAL;
   if (count === 0) return 0;
   if (p.mm.find(buf, count) === undefined) return -EFAULT;
   const ops = inode.ops;
   if (rw === WRITE) yield* down(inode.i_sem);
+  if (append) {
+    // An appending write starts at the size read under i_sem, which must be aligned too.
+    pos = inode.i_size;
+    if (pos % SECTOR_SIZE !== 0) {
+      yield* up(inode.i_sem);
+      return -EINVAL;
+    }
+  }
   let total: number;
   if (rw === READ) {
     if (pos >= inode.i_size) return 0;

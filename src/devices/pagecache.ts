@@ -750,6 +750,16 @@ export function* generic_file_read(
 }
 
 /**
+ * Whether a write to `inode` opened with `flags` starts at the end of the file, the size read
+ * under `i_sem` (`precheck_file_write`): with O_APPEND, buffered or direct, `pwrite` too; but a
+ * block device ignores O_APPEND (2.4 tests `!S_ISBLK(inode->i_mode)`): its writes land where
+ * they were aimed.
+ */
+export function appends(inode: Inode, flags: number): boolean {
+  return (flags & O_APPEND) !== 0 && !inode.ops.fixedSize;
+}
+
+/**
  * `generic_file_write` (buffered): under `i_sem`, copies user bytes into locked page-cache pages
  * between `prepare_write` and `commit_write`, throttling in `balance_dirty`; with O_SYNC or
  * O_DSYNC writes the pages (and the metadata that matters) before returning. Returns the bytes
@@ -765,7 +775,7 @@ export function* generic_file_write(
 ): KernelCode<number> {
   const pc = inode.mapping.pc;
   yield* down(inode.i_sem);
-  if ((flags & O_APPEND) !== 0) pos = inode.i_size;
+  if (appends(inode, flags)) pos = inode.i_size;
   let limit = count;
   if (pos + count > inode.ops.maxBytes) {
     if (pos >= inode.ops.maxBytes) {

@@ -280,7 +280,9 @@ class Interp {
         : f.path === this.tg.disk || f.path === this.tg.raw
           ? this.tg.diskModel
           : null;
-    return model === null ? null : { model, append: (f.f_flags & O_APPEND) !== 0, pos: f.f_pos };
+    // A block device ignores O_APPEND: only the file's writes go to its end.
+    const append = (f.f_flags & O_APPEND) !== 0 && model === this.tg.fileModel;
+    return model === null ? null : { model, append, pos: f.f_pos };
   }
 
   /** Whether a request of this process is in flight. */
@@ -727,8 +729,9 @@ class Interp {
       let slot = -1;
       if (l !== undefined && l.tg !== null) {
         if (l.op === IOCB_CMD_PWRITE) {
+          // An appending request may land at the end or, on the direct path, where it was aimed.
+          l.tg.model.blur(l.pos, l.len);
           if (l.tg.append) l.tg.model.blurTruncate(l.tg.model.size);
-          else l.tg.model.blur(l.pos, l.len);
         }
         if (l.op === IOCB_CMD_PREAD && l.slot >= 0 && l.len <= SLOT_BYTES) {
           slot = l.slot;
