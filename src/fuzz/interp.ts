@@ -23,6 +23,7 @@ import {
 import { aio_ring_reap, user_ring } from '../aio/libaio.js';
 import { aio_limits } from '../aio/limits.js';
 import { aio_stats } from '../aio/stats.js';
+import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { type KernelCode, READ_ONCE, WRITE_ONCE } from '../kernel/ops.js';
 import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_TRUNC, type Process } from '../kernel/process.js';
@@ -295,15 +296,29 @@ class Interp {
     return ctxOfFile(this.p.fget(fd));
   }
 
-  /** Whether a wait for events of `c` could never end (nothing in flight, nothing in the ring). */
+  /**
+   * Whether a wait for events of `c` could never end (nothing in flight, nothing in the ring).
+   * The ring's head and tail are taken as they will be once every store buffer drained: a head
+   * the process moved by reaping may not have reached memory yet, but the kernel on its CPU
+   * already reads it.
+   */
   private wouldBlockForever(c: Kioctx | null): boolean {
     return (
       c !== null &&
       !c.dead &&
       c.reqsActive === 0 &&
-      c.head.value === c.tail.value &&
+      this.eventual(c.head) === this.eventual(c.tail) &&
       !this.p.tasks.some((t) => t.sigpending)
     );
+  }
+
+  /** The value `cell` will hold once the store buffers drained: a buffered store to it, else memory. */
+  private eventual(cell: Cell): number {
+    for (const cpu of this.k.cpus) {
+      const v = cpu.sb.lookup(cell);
+      if (v !== undefined) return v;
+    }
+    return cell.value;
   }
 
   /** Lays a timeout argument out in scratch memory: the pointer to pass. */
@@ -638,6 +653,7 @@ class Interp {
       readonly pos: number;
     }
     const laid: Laid[] = [];
+    const taken = new Set<number>();
     for (const [j, a] of op.iocbs.entries()) {
       const addr = this.scratch + j * IOCB_SIZE;
       const v = p.mm.user_view(addr, IOCB_SIZE, true)!;
@@ -650,11 +666,17 @@ class Interp {
         laid.push({ addr, data: -1, slot: -1, tg: null, op: -1, buf: 0, len: 0, pos: 0 });
         continue;
       }
+      // The kernel reads aio_fildes as 32 bits: a wider fd names the file of its low word.
       const ifd = this.fd(a.fd);
+      const kfd = Number.isFinite(ifd) ? Math.trunc(ifd) >>> 0 : 0xffffffff;
       let buf: number;
       let slot = -1;
       if (a.buf.k === 'priv') {
-        slot = this.slotBusy.indexOf(null);
+        // A request that fits a slot gets one of its own (none of the batch's, none a request in
+        // flight reads into); the others share the last slot, whose bytes are never checked.
+        const fits = Number.isInteger(a.len) && a.len >= 0 && a.len <= SLOT_BYTES;
+        slot = fits ? this.slotBusy.findIndex((b, i) => b === null && i < NSLOTS - 1 && !taken.has(i)) : -1;
+        if (slot >= 0) taken.add(slot);
         buf = this.slots + (slot < 0 ? NSLOTS - 1 : slot) * SLOT_BYTES;
         if (a.op === IOCB_CMD_PWRITE && Number.isInteger(a.len) && a.len > 0 && a.len <= SLOT_BYTES) {
           const b = new Uint8Array(a.len);
@@ -668,7 +690,7 @@ class Interp {
       v.fill(0);
       put64any(dv, 0, data);
       dv.setUint16(16, a.op & 0xffff, true);
-      dv.setUint32(20, Number.isFinite(ifd) ? Math.trunc(ifd) >>> 0 : 0xffffffff, true);
+      dv.setUint32(20, kfd, true);
       put64any(dv, 24, buf);
       put64any(dv, 32, a.len);
       put64any(dv, 40, a.pos);
@@ -678,7 +700,7 @@ class Interp {
         addr,
         data,
         slot,
-        tg: exact ? this.target(ifd) : null,
+        tg: exact ? this.target(kfd) : null,
         op: a.op,
         buf,
         len: a.len,

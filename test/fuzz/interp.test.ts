@@ -1,0 +1,88 @@
+/**
+ * The interpreter accuses the kernel of nothing it was right to do: programs the fuzzer once
+ * reported, where the fault was the interpreter's own reading of them, run clean.
+ */
+import { describe, expect, it } from 'vitest';
+import { runProgram } from '../../src/fuzz/interp.js';
+import type { Operation, Program } from '../../src/fuzz/program.js';
+
+function prog(ops: Operation[], memoryModel: Program['memoryModel'] = 'sc'): Program {
+  return { cpus: 1, timed: false, memoryModel, fastForward: false, seed: 0, procs: [{ ops }] };
+}
+
+const ctx0 = { k: 'ctx', i: 0 } as const;
+const aSecond = { k: 'ns', ns: 1e9 } as const;
+
+describe('fuzz interpreter', () => {
+  it("follows an iocb's fd as the kernel reads it: 32 bits, so 2^32 is fd 0 (the file, grown by the write)", () => {
+    const r = runProgram(
+      prog([
+        { t: 'open', path: 'file', flags: 2 },
+        { t: 'open', path: 'aio', flags: 2 },
+        {
+          t: 'submit',
+          ctx: ctx0,
+          iocbs: [
+            { k: 'iocb', op: 1, fd: { k: 'raw', v: 2 ** 32 }, buf: { k: 'priv' }, len: 512, pos: 4608 },
+          ],
+          nrDelta: 0,
+          arr: null,
+        },
+        { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: aSecond },
+        { t: 'read', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 8192, pos: 0 },
+      ]),
+      { knownBugs: false },
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.syscalls).toBe(5);
+  });
+
+  it('gives each read of one batch a buffer of its own', () => {
+    const r = runProgram(
+      prog([
+        { t: 'open', path: 'aio', flags: 2 },
+        { t: 'open', path: 'file', flags: 0o40002 }, // O_RDWR | O_DIRECT
+        { t: 'open', path: 'aiotest', flags: 2 },
+        {
+          t: 'submit',
+          ctx: ctx0,
+          // The direct read of the file lands first, then the test device's read of zeroes.
+          iocbs: [
+            { k: 'iocb', op: 0, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 512, pos: 0 },
+            { k: 'iocb', op: 0, fd: { k: 'data', i: 1 }, buf: { k: 'priv' }, len: 512, pos: 0 },
+          ],
+          nrDelta: 0,
+          arr: null,
+        },
+        { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
+        { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
+      ]),
+      { knownBugs: false },
+    );
+    expect(r.failures).toEqual([]);
+  });
+
+  it('does not wait forever where a reaped head still sits in the store buffer (pso)', () => {
+    const r = runProgram(
+      prog(
+        [
+          { t: 'open', path: 'aio', flags: 2 },
+          { t: 'mmap', len: 4096, prot: 3, fd: ctx0 },
+          { t: 'open', path: 'aiotest', flags: 2 },
+          {
+            t: 'submit',
+            ctx: ctx0,
+            iocbs: [{ k: 'iocb', op: 0, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 0, pos: 0 }],
+            nrDelta: 0,
+            arr: null,
+          },
+          { t: 'ring-reap', ring: 0, max: 1 },
+          { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: { k: 'none' } },
+        ],
+        'pso',
+      ),
+      { knownBugs: false },
+    );
+    expect(r.failures).toEqual([]);
+  });
+});
