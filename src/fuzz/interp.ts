@@ -651,6 +651,8 @@ class Interp {
       readonly buf: number;
       readonly len: number;
       readonly pos: number;
+      /** Whether the model can follow its length and offset. */
+      readonly exact: boolean;
     }
     const laid: Laid[] = [];
     const taken = new Set<number>();
@@ -658,12 +660,12 @@ class Interp {
       const addr = this.scratch + j * IOCB_SIZE;
       const v = p.mm.user_view(addr, IOCB_SIZE, true)!;
       if (a.k === 'ptr') {
-        laid.push({ addr: a.v, data: -1, slot: -1, tg: null, op: -1, buf: 0, len: 0, pos: 0 });
+        laid.push({ addr: a.v, data: -1, slot: -1, tg: null, exact: false, op: -1, buf: 0, len: 0, pos: 0 });
         continue;
       }
       if (a.k === 'bytes') {
         v.set(a.bytes);
-        laid.push({ addr, data: -1, slot: -1, tg: null, op: -1, buf: 0, len: 0, pos: 0 });
+        laid.push({ addr, data: -1, slot: -1, tg: null, exact: false, op: -1, buf: 0, len: 0, pos: 0 });
         continue;
       }
       // The kernel reads aio_fildes as 32 bits: a wider fd names the file of its low word.
@@ -694,18 +696,12 @@ class Interp {
       put64any(dv, 24, buf);
       put64any(dv, 32, a.len);
       put64any(dv, 40, a.pos);
-      // The model follows a request only with the length and offset the kernel reads as given.
-      const exact = Number.isSafeInteger(a.len) && a.len >= 0 && Number.isSafeInteger(a.pos) && a.pos >= 0;
-      laid.push({
-        addr,
-        data,
-        slot,
-        tg: exact ? this.target(kfd) : null,
-        op: a.op,
-        buf,
-        len: a.len,
-        pos: a.pos,
-      });
+      // The length and offset as the kernel reads them (a fraction truncated, a negative length
+      // wrapped); the model follows a request only where they are plain numbers.
+      const len = Number(dv.getBigUint64(32, true));
+      const pos = Number(dv.getBigInt64(40, true));
+      const exact = Number.isSafeInteger(len) && Number.isSafeInteger(pos) && pos >= 0;
+      laid.push({ addr, data, slot, tg: this.target(kfd), exact, op: a.op, buf, len, pos });
     }
     const arr = op.arr === null ? this.scratch + ARR_OFF : this.buf(op.arr);
     const av = p.mm.user_view(arr, 8 * laid.length, true);
@@ -749,18 +745,18 @@ class Interp {
       ).getUint32(8, true);
       let check: Accepted['check'] = null;
       let slot = -1;
-      if (l !== undefined && l.tg !== null) {
-        if (l.op === IOCB_CMD_PWRITE) {
-          // An appending request may land at the end or, on the direct path, where it was aimed.
-          l.tg.model.blur(l.pos, l.len);
-          if (l.tg.append) l.tg.model.blurTruncate(l.tg.model.size);
-        }
-        if (l.op === IOCB_CMD_PREAD && l.slot >= 0 && l.len <= SLOT_BYTES) {
-          slot = l.slot;
-          const want = l.tg.model.expect(l.pos, l.len);
-          if (want !== null) check = { model: l.tg.model, epoch: -1, addr: l.buf, want };
-        }
-      } else if (l !== undefined && l.slot >= 0 && l.op === IOCB_CMD_PREAD) slot = l.slot;
+      if (l !== undefined && l.tg !== null && l.op === IOCB_CMD_PWRITE) {
+        // An appending request may land at the end or, on the direct path, where it was aimed; one
+        // the model cannot follow, anywhere.
+        if (!l.exact) l.tg.model.blurTruncate(0);
+        else l.tg.model.blur(l.pos, l.len);
+        if (l.tg.append) l.tg.model.blurTruncate(l.tg.model.size);
+      }
+      if (l !== undefined && l.slot >= 0 && l.op === IOCB_CMD_PREAD) {
+        slot = l.slot;
+        const want = l.tg !== null && l.exact ? l.tg.model.expect(l.pos, l.len) : null;
+        if (want !== null) check = { model: l.tg!.model, epoch: -1, addr: l.buf, want };
+      }
       const acc: Accepted = { ctx: c, fd, key, obj: s.ptr, data: s.data, check, slot };
       this.accepted.push(acc);
       if (slot >= 0) this.slotBusy[slot] = acc;

@@ -37,6 +37,27 @@ describe('fuzz interpreter', () => {
     expect(r.syscalls).toBe(5);
   });
 
+  it("follows an iocb's offset as the kernel reads it: 64 bits of its integer part, so 0.5 is 0", () => {
+    const r = runProgram(
+      prog([
+        { t: 'open', path: 'aio', flags: 2 },
+        { t: 'open', path: 'file', flags: 0o40002 }, // O_RDWR | O_DIRECT
+        {
+          t: 'submit',
+          ctx: ctx0,
+          iocbs: [{ k: 'iocb', op: 1, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 512, pos: 0.5 }],
+          nrDelta: 0,
+          arr: null,
+        },
+        { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: aSecond },
+        { t: 'pread', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 512, pos: 0 },
+      ]),
+      { knownBugs: false },
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.syscalls).toBe(5);
+  });
+
   it('gives each read of one batch a buffer of its own', () => {
     const r = runProgram(
       prog([
