@@ -94,6 +94,8 @@ interface Accepted {
     readonly want: { n: number; data: Uint8Array; known: Uint8Array };
   } | null;
   readonly slot: number;
+  /** For a read, the user memory it writes: [start, end). */
+  readonly dest: readonly [number, number] | null;
 }
 
 /** Runs `prog`; never throws for anything the program does. */
@@ -386,8 +388,13 @@ class Interp {
     }
   }
 
-  /** Decodes `n` io_events at `addr` (if the process can read them). */
+  /**
+   * Decodes `n` io_events at `addr` (if the process can read them, and no read of its own still
+   * in flight may have written over them since the kernel put them there).
+   */
   private eventsAt(addr: number, n: number): IoEvent[] | null {
+    const end = addr + n * IO_EVENT_SIZE;
+    if (this.accepted.some((a) => a.dest !== null && a.dest[0] < end && addr < a.dest[1])) return null;
     const b = this.p.mm.copy_from_user(addr, n * IO_EVENT_SIZE);
     if (b === null || b.length !== n * IO_EVENT_SIZE) return null;
     const dv = new DataView(b.buffer);
@@ -711,7 +718,7 @@ class Interp {
     }
     const nr = laid.length + op.nrDelta;
     // What the kernel will find: the pointers and the aio_data of each iocb they point at.
-    const seen: { ptr: number; data: number }[] = [];
+    const seen: { ptr: number; data: number; dest: readonly [number, number] | null }[] = [];
     const span = Number.isInteger(nr) && nr > 0 ? Math.min(nr, 64) : 0;
     const ptrs = p.mm.copy_from_user(arr, 8 * span);
     // (A copy may come back short where a mapping is not backed to its end: the kernel's own
@@ -720,9 +727,12 @@ class Interp {
       for (let j = 0; j < span; j++) {
         const ptr = Number(new DataView(ptrs.buffer).getBigUint64(8 * j, true));
         const iocb = p.mm.copy_from_user(ptr, IOCB_SIZE);
+        const iv = iocb === null ? null : new DataView(iocb.buffer);
+        const dest = iv?.getUint16(16, true) === IOCB_CMD_PREAD ? iv.getBigUint64(24, true) : null;
         seen.push({
           ptr,
-          data: iocb === null ? -1 : Number(new DataView(iocb.buffer).getBigUint64(0, true)),
+          data: iv === null ? -1 : Number(iv.getBigUint64(0, true)),
+          dest: dest === null ? null : [Number(dest), Number(dest + iv!.getBigUint64(32, true))],
         });
       }
     const quietBefore = this.quiet();
@@ -757,7 +767,7 @@ class Interp {
         const want = l.tg !== null && l.exact ? l.tg.model.expect(l.pos, l.len) : null;
         if (want !== null) check = { model: l.tg!.model, epoch: -1, addr: l.buf, want };
       }
-      const acc: Accepted = { ctx: c, fd, key, obj: s.ptr, data: s.data, check, slot };
+      const acc: Accepted = { ctx: c, fd, key, obj: s.ptr, data: s.data, check, slot, dest: s.dest };
       this.accepted.push(acc);
       if (slot >= 0) this.slotBusy[slot] = acc;
     }

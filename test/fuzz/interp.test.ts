@@ -2,7 +2,8 @@
  * The interpreter accuses the kernel of nothing it was right to do: programs the fuzzer once
  * reported, where the fault was the interpreter's own reading of them, run clean.
  */
-import { describe, expect, it } from 'vitest';
+import { fc, it } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
 import { runProgram } from '../../src/fuzz/interp.js';
 import type { Operation, Program } from '../../src/fuzz/program.js';
 
@@ -106,4 +107,61 @@ describe('fuzz interpreter', () => {
     );
     expect(r.failures).toEqual([]);
   });
+
+  it.prop([fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.boolean()], { numRuns: 100 })(
+    'does not read events back from memory that a read still in flight may overwrite (2 CPUs)',
+    (seed, timed) => {
+      const fsync = {
+        k: 'iocb',
+        op: 2,
+        fd: { k: 'data', i: 0 },
+        buf: { k: 'priv' },
+        len: 0,
+        pos: 0,
+      } as const;
+      // The events land on the read's buffer; the read's bytes may land on them after.
+      const reap = {
+        t: 'getevents',
+        ctx: ctx0,
+        nr: 4,
+        events: { k: 'map', i: 0, off: 4064 },
+        timeout: { k: 'ns', ns: 1e8 },
+      } as const;
+      const r = runProgram(
+        {
+          ...prog([
+            { t: 'open', path: 'disk', flags: 2 },
+            { t: 'open', path: 'aio', flags: 2 },
+            { t: 'mmap', len: 16384, prot: 3, fd: null },
+            { t: 'submit', ctx: ctx0, iocbs: [fsync, fsync], nrDelta: 0, arr: null },
+            { t: 'nanosleep', ns: 1e6 },
+            {
+              t: 'submit',
+              ctx: ctx0,
+              iocbs: [
+                {
+                  k: 'iocb',
+                  op: 0,
+                  fd: { k: 'data', i: 0 },
+                  buf: { k: 'map', i: 0, off: 4064 },
+                  len: 7680,
+                  pos: 10752,
+                },
+              ],
+              nrDelta: 0,
+              arr: null,
+            },
+            reap,
+            reap,
+            reap,
+          ]),
+          cpus: 2,
+          timed,
+          seed,
+        },
+        { knownBugs: false },
+      );
+      expect(r.failures).toEqual([]);
+    },
+  );
 });
