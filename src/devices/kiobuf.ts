@@ -24,7 +24,15 @@ import type { Kernel } from '../kernel/kernel.js';
 import { keyed } from '../kernel/keyed.js';
 import { type AtomicOp, atomic, cpu, type KernelCode } from '../kernel/ops.js';
 import { atomic_op } from '../kernel/prebuilt.js';
-import { O_DSYNC, O_SYNC, PROT_READ, PROT_WRITE, type Process, type Region } from '../kernel/process.js';
+import {
+  O_DSYNC,
+  O_SYNC,
+  type Ppos,
+  PROT_READ,
+  PROT_WRITE,
+  type Process,
+  type Region,
+} from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import { down, up } from '../waitqueue/semaphore.js';
@@ -371,9 +379,10 @@ export function* direct_io(
   p: Process,
   buf: number,
   count: number,
-  pos: number,
+  ppos: Ppos,
 ): KernelCode<number> {
   const k = kernel();
+  let pos = ppos.pos;
   const append = rw === WRITE && appends(inode, flags);
   if (buf % SECTOR_SIZE !== 0 || (!append && pos % SECTOR_SIZE !== 0) || count % SECTOR_SIZE !== 0)
     return -EINVAL;
@@ -483,6 +492,7 @@ export function* direct_io(
     yield* up(inode.i_sem);
   }
   k.count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', result);
+  if (result > 0) ppos.pos = pos + result;
   if (result === 0 && err < 0) result = err;
   return result;
 }

@@ -34,7 +34,7 @@ import {
   test_and_clear_bit,
   test_and_set_bit,
 } from '../kernel/ops.js';
-import { O_APPEND, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
+import { O_APPEND, O_DSYNC, O_SYNC, type Ppos, type Process } from '../kernel/process.js';
 import {
   current,
   kernel,
@@ -771,11 +771,11 @@ export function* generic_file_write(
   p: Process,
   buf: number,
   count: number,
-  pos: number,
+  ppos: Ppos,
 ): KernelCode<number> {
   const pc = inode.mapping.pc;
   yield* down(inode.i_sem);
-  if (appends(inode, flags)) pos = inode.i_size;
+  const pos = appends(inode, flags) ? inode.i_size : ppos.pos;
   let limit = count;
   if (pos + count > inode.ops.maxBytes) {
     if (pos >= inode.ops.maxBytes) {
@@ -816,6 +816,7 @@ export function* generic_file_write(
     const e = yield* generic_osync_inode(inode, (flags & O_SYNC) === O_SYNC ? 'sync' : 'dsync');
     if (e < 0 && err === 0) err = e;
   }
+  if (done > 0) ppos.pos = pos + done;
   yield* up(inode.i_sem);
   pc.k.count('pagecache.bytesWritten', done);
   return done > 0 ? done : err;

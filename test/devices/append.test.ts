@@ -1,7 +1,8 @@
 /**
  * O_APPEND as 2.4's `precheck_file_write` has it: a write to a file opened with O_APPEND starts
  * at the file's size whatever offset it was given (`pwrite` too), buffered or O_DIRECT alike;
- * a block device ignores O_APPEND, so its writes land where they were aimed.
+ * a block device ignores O_APPEND, so its writes land where they were aimed. `write` leaves the
+ * file position past the bytes it wrote.
  */
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
@@ -12,7 +13,7 @@ import { EINVAL } from '../../src/kernel/errno.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { KernelCode } from '../../src/kernel/ops.js';
 import { O_APPEND, O_DIRECT, O_RDWR, type Process } from '../../src/kernel/process.js';
-import { create_process, syscall } from '../../src/kernel/syscalls.js';
+import { create_process, SEEK_CUR, syscall } from '../../src/kernel/syscalls.js';
 
 function world(): { k: Kernel; s: DiskSet } {
   const k = new Kernel({ cpus: 1, timed: false, trace: false }, seeded(3));
@@ -57,6 +58,9 @@ describe('O_APPEND', () => {
             ? yield* syscall('pwrite', fd, buf, len, pos)
             : yield* syscall('write', fd, buf, len);
           expect([path, n]).toEqual([path, len]);
+          // write moves the file position past what it wrote (the new end, when appending);
+          // pwrite leaves it alone.
+          expect([path, yield* syscall('lseek', fd, 0, SEEK_CUR)]).toEqual([path, positioned ? 0 : at + len]);
           const check = yield* syscall('open', path, O_RDWR);
           expect(yield* syscall('pread', check, buf, len, at)).toBe(len);
           expect([path, p.mm.copy_from_user(buf, len)]).toEqual([path, data]);
