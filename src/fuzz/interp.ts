@@ -712,7 +712,8 @@ class Interp {
     }
     const arr = op.arr === null ? this.scratch + ARR_OFF : this.buf(op.arr);
     const av = p.mm.user_view(arr, 8 * laid.length, true);
-    if (av !== null) {
+    // (A view comes back short where a mapping is not backed to its end: nothing is laid there.)
+    if (av !== null && av.length === 8 * laid.length) {
       const dv = new DataView(av.buffer, av.byteOffset, 8 * laid.length);
       for (const [j, l] of laid.entries()) put64any(dv, 8 * j, l.addr);
     }

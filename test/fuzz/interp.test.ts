@@ -59,6 +59,25 @@ describe('fuzz interpreter', () => {
     expect(r.syscalls).toBe(5);
   });
 
+  it('lays no iocb pointers where a mapping is not backed (the tail of the ring mapping)', () => {
+    const r = runProgram(
+      prog([
+        { t: 'open', path: 'aio', flags: 2 },
+        { t: 'mmap', len: 4096, prot: 3, fd: ctx0 },
+        { t: 'open', path: 'aiotest', flags: 2 },
+        {
+          t: 'submit',
+          ctx: ctx0,
+          iocbs: [{ k: 'iocb', op: 5, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 512, pos: 0 }],
+          nrDelta: 0,
+          arr: { k: 'map', i: 0, off: 313 },
+        },
+      ]),
+      { knownBugs: true },
+    );
+    expect(r.failures).toEqual([]);
+  });
+
   it('gives each read of one batch a buffer of its own', () => {
     const r = runProgram(
       prog([
