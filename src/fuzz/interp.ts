@@ -389,12 +389,14 @@ class Interp {
   }
 
   /**
-   * Decodes `n` io_events at `addr` (if the process can read them, and no read of its own still
-   * in flight may have written over them since the kernel put them there).
+   * Decodes `n` io_events at `addr` (if the process can read them, and nothing may have written
+   * over them since the kernel put them there: a read of its own still in flight, or the kernel
+   * itself when they lie in a ring mapping, whose head it moves and whose events it publishes).
    */
   private eventsAt(addr: number, n: number): IoEvent[] | null {
     const end = addr + n * IO_EVENT_SIZE;
     if (this.accepted.some((a) => a.dest !== null && a.dest[0] < end && addr < a.dest[1])) return null;
+    if (this.isRing(addr)) return null;
     const b = this.p.mm.copy_from_user(addr, n * IO_EVENT_SIZE);
     if (b === null || b.length !== n * IO_EVENT_SIZE) return null;
     const dv = new DataView(b.buffer);
