@@ -267,9 +267,10 @@ class Interp {
 
   private buf(a: BufArg): number {
     if (a.k === 'priv') return this.priv;
+    // A wild address never lands in the memory the model follows (the private buffer, the slots).
     if (a.k === 'raw') return this.inPrivate(a.v) ? 0 : a.v;
     const maps = this.env.knownBugs ? this.maps : this.maps.filter((m) => !this.isRing(m));
-    if (maps.length === 0) return a.off;
+    if (maps.length === 0) return this.inPrivate(a.off) ? 0 : a.off;
     return maps[a.i % maps.length]! + a.off;
   }
 
@@ -720,8 +721,19 @@ class Interp {
       for (const [j, l] of laid.entries()) put64any(dv, 8 * j, l.addr);
     }
     const nr = laid.length + op.nrDelta;
-    // What the kernel will find: the pointers and the aio_data of each iocb they point at.
-    const seen: { ptr: number; data: number; dest: readonly [number, number] | null }[] = [];
+    // What the kernel will find: the pointers and the iocbs they point at, whether laid by this
+    // call or left in memory by an earlier one.
+    interface Seen {
+      readonly ptr: number;
+      readonly data: number;
+      readonly op: number;
+      readonly fd: number;
+      readonly len: number;
+      readonly pos: number;
+      /** For a read, the user memory it writes: [start, end). */
+      readonly dest: readonly [number, number] | null;
+    }
+    const seen: Seen[] = [];
     const span = Number.isInteger(nr) && nr > 0 ? Math.min(nr, 64) : 0;
     const ptrs = p.mm.copy_from_user(arr, 8 * span);
     // (A copy may come back short where a mapping is not backed to its end: the kernel's own
@@ -730,12 +742,22 @@ class Interp {
       for (let j = 0; j < span; j++) {
         const ptr = Number(new DataView(ptrs.buffer).getBigUint64(8 * j, true));
         const iocb = p.mm.copy_from_user(ptr, IOCB_SIZE);
-        const iv = iocb === null ? null : new DataView(iocb.buffer);
-        const dest = iv?.getUint16(16, true) === IOCB_CMD_PREAD ? iv.getBigUint64(24, true) : null;
+        if (iocb === null || iocb.length !== IOCB_SIZE) {
+          seen.push({ ptr, data: -1, op: -1, fd: -1, len: 0, pos: 0, dest: null });
+          continue;
+        }
+        const iv = new DataView(iocb.buffer);
+        const op = iv.getUint16(16, true);
+        const buf = iv.getBigUint64(24, true);
+        const len = iv.getBigUint64(32, true);
         seen.push({
           ptr,
-          data: iv === null ? -1 : Number(iv.getBigUint64(0, true)),
-          dest: dest === null ? null : [Number(dest), Number(dest + iv!.getBigUint64(32, true))],
+          data: Number(iv.getBigUint64(0, true)),
+          op,
+          fd: iv.getUint32(20, true),
+          len: Number(len),
+          pos: Number(iv.getBigInt64(40, true)),
+          dest: op === IOCB_CMD_PREAD ? [Number(buf), Number(buf + len)] : null,
         });
       }
     const quietBefore = this.quiet();
@@ -758,12 +780,14 @@ class Interp {
       ).getUint32(8, true);
       let check: Accepted['check'] = null;
       let slot = -1;
-      if (l !== undefined && l.tg !== null && l.op === IOCB_CMD_PWRITE) {
+      const wtg = s.op === IOCB_CMD_PWRITE ? this.target(s.fd) : null;
+      if (wtg !== null) {
         // An appending request may land at the end or, on the direct path, where it was aimed; one
         // the model cannot follow, anywhere.
-        if (!l.exact) l.tg.model.blurTruncate(0);
-        else l.tg.model.blur(l.pos, l.len);
-        if (l.tg.append) l.tg.model.blurTruncate(l.tg.model.size);
+        if (!Number.isSafeInteger(s.len) || !Number.isSafeInteger(s.pos) || s.pos < 0)
+          wtg.model.blurTruncate(0);
+        else wtg.model.blur(s.pos, s.len);
+        if (wtg.append) wtg.model.blurTruncate(wtg.model.size);
       }
       if (l !== undefined && l.slot >= 0 && l.op === IOCB_CMD_PREAD) {
         slot = l.slot;
@@ -778,9 +802,9 @@ class Interp {
     // after this batch's own writes.
     for (const a of this.accepted)
       if (a.check !== null && a.check.epoch === -1) {
-        const batchWrites = laid.some(
-          (l, j) => j < r && l.tg?.model === a.check!.model && l.op === IOCB_CMD_PWRITE,
-        );
+        const batchWrites = seen
+          .slice(0, r)
+          .some((s) => s.op === IOCB_CMD_PWRITE && this.target(s.fd)?.model === a.check!.model);
         (a as { check: Accepted['check'] }).check =
           batchWrites || !quietBefore ? null : { ...a.check, epoch: a.check.model.epoch };
       }

@@ -109,6 +109,79 @@ describe('fuzz interpreter', () => {
     expect(r.failures).toEqual([]);
   });
 
+  it('models a write the kernel finds through a stale pointer, laid by an earlier call', () => {
+    const r = runProgram(
+      prog([
+        { t: 'open', path: 'file', flags: 2 },
+        { t: 'open', path: 'aio', flags: 2 },
+        { t: 'open', path: 'disk', flags: 2 },
+        {
+          t: 'submit',
+          ctx: ctx0,
+          // Refused at its first pointer, it leaves a write to the disk behind in memory.
+          iocbs: [
+            { k: 'ptr', v: -4096 },
+            { k: 'iocb', op: 1, fd: { k: 'data', i: 1 }, buf: { k: 'priv' }, len: 512, pos: 0 },
+          ],
+          nrDelta: 0,
+          arr: null,
+        },
+        {
+          t: 'submit',
+          ctx: ctx0,
+          // nr one more than laid: the kernel takes the write left behind.
+          iocbs: [{ k: 'iocb', op: 3, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 0, pos: 0 }],
+          nrDelta: 1,
+          arr: null,
+        },
+        { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
+        { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
+        { t: 'read', fd: { k: 'data', i: 1 }, buf: { k: 'priv' }, count: 512, pos: 0 },
+      ]),
+      { knownBugs: false },
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.syscalls).toBe(8);
+  });
+
+  it.prop([fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.boolean()], { numRuns: 30 })(
+    'keeps a mapping offset given with no mapping made out of the private buffer',
+    (seed, timed) => {
+      const r = runProgram(
+        {
+          ...prog([
+            { t: 'open', path: 'file', flags: 2 },
+            { t: 'open', path: 'aio', flags: 2 },
+            { t: 'open', path: 'raw', flags: 2 },
+            {
+              t: 'submit',
+              ctx: ctx0,
+              // No mapping was made: the offset alone would be the private buffer's address.
+              iocbs: [
+                {
+                  k: 'iocb',
+                  op: 0,
+                  fd: { k: 'data', i: 1 },
+                  buf: { k: 'map', i: 0, off: 0x10000 },
+                  len: 7168,
+                  pos: 0,
+                },
+              ],
+              nrDelta: 0,
+              arr: null,
+            },
+            { t: 'read', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 7884, pos: 0 },
+          ]),
+          cpus: 2,
+          timed,
+          seed,
+        },
+        { knownBugs: false },
+      );
+      expect(r.failures).toEqual([]);
+    },
+  );
+
   it('gives each read of one batch a buffer of its own', () => {
     const r = runProgram(
       prog([
