@@ -520,8 +520,9 @@ function* fallback(req: Kiocb, what: 'read' | 'write' | 'fsync' | 'fdatasync'): 
   yield* schedule_task(function* aio_fallback() {
     if (!(yield* aio_start(req, gen))) return;
     let res: number;
-    if (what === 'read') res = yield* file.f_op.read!(file, ctx.process, req.buf, req.nbytes, req.pos);
-    else if (what === 'write') res = yield* file.f_op.write!(file, ctx.process, req.buf, req.nbytes, req.pos);
+    const ppos = { pos: req.pos };
+    if (what === 'read') res = yield* file.f_op.read!(file, ctx.process, req.buf, req.nbytes, ppos);
+    else if (what === 'write') res = yield* file.f_op.write!(file, ctx.process, req.buf, req.nbytes, ppos);
     else res = yield* file.f_op.fsync!(file, what === 'fdatasync');
     yield* aio_complete(req, res);
   }, `aio ${what}`);

@@ -7,7 +7,7 @@
 
 import type { Kernel } from '../kernel/kernel.js';
 import { atomic, type KernelCode } from '../kernel/ops.js';
-import { File, type FileOperations, type Process } from '../kernel/process.js';
+import { File, type FileOperations, type Ppos, type Process } from '../kernel/process.js';
 import {
   kernel,
   schedule,
@@ -74,8 +74,9 @@ export function register_aiotest(k: Kernel, opts: AioTestOptions | number = {}):
   }
   const ops: FileOperations & AioMethods = {
     name: 'aiotest',
-    *read(_f: File, p: Process, buf: number, count: number, pos: number): KernelCode<number> {
-      p.mm.copy_to_user(buf, testPattern(pos, count));
+    *read(_f: File, p: Process, buf: number, count: number, ppos: Ppos): KernelCode<number> {
+      p.mm.copy_to_user(buf, testPattern(ppos.pos, count));
+      ppos.pos += count;
       return count;
     },
     *aio_read(_f: File, req: Kiocb): KernelCode<number> {

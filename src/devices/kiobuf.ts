@@ -24,7 +24,15 @@ import type { Kernel } from '../kernel/kernel.js';
 import { keyed } from '../kernel/keyed.js';
 import { type AtomicOp, atomic, cpu, type KernelCode } from '../kernel/ops.js';
 import { atomic_op } from '../kernel/prebuilt.js';
-import { O_DSYNC, O_SYNC, PROT_READ, PROT_WRITE, type Process, type Region } from '../kernel/process.js';
+import {
+  O_DSYNC,
+  O_SYNC,
+  type Ppos,
+  PROT_READ,
+  PROT_WRITE,
+  type Process,
+  type Region,
+} from '../kernel/process.js';
 import { kernel } from '../kernel/sched.js';
 import { run_task_queue, tq_disk } from '../kernel/tqueue.js';
 import { down, up } from '../waitqueue/semaphore.js';
@@ -39,6 +47,7 @@ import {
 } from './buffer.js';
 import { PAGE_SIZE } from './page.js';
 import {
+  appends,
   filemap_fdatasync,
   filemap_fdatawait,
   generic_osync_inode,
@@ -360,7 +369,8 @@ export const DIRECT_PIN_NS_PER_PAGE = 200;
  * The synchronous direct IO of `inode` (a raw device's block device, or an O_DIRECT file):
  * `rw` of `count` bytes at file offset `pos` from/to user memory `buf`. Returns the byte count or
  * -errno; a misaligned request (`buf`, `pos` or `count` not a multiple of 512) gets -EINVAL and
- * changes nothing; reads at or past EOF return 0.
+ * changes nothing; reads at or past EOF return 0. A write with O_APPEND to a file (not a block
+ * device) starts at the file's size, `pos` notwithstanding.
  */
 export function* direct_io(
   rw: Rw,
@@ -369,14 +379,25 @@ export function* direct_io(
   p: Process,
   buf: number,
   count: number,
-  pos: number,
+  ppos: Ppos,
 ): KernelCode<number> {
   const k = kernel();
-  if (buf % SECTOR_SIZE !== 0 || pos % SECTOR_SIZE !== 0 || count % SECTOR_SIZE !== 0) return -EINVAL;
+  let pos = ppos.pos;
+  const append = rw === WRITE && appends(inode, flags);
+  if (buf % SECTOR_SIZE !== 0 || (!append && pos % SECTOR_SIZE !== 0) || count % SECTOR_SIZE !== 0)
+    return -EINVAL;
   if (count === 0) return 0;
   if (p.mm.find(buf, count) === undefined) return -EFAULT;
   const ops = inode.ops;
   if (rw === WRITE) yield* down(inode.i_sem);
+  if (append) {
+    // An appending write starts at the size read under i_sem, which must be aligned too.
+    pos = inode.i_size;
+    if (pos % SECTOR_SIZE !== 0) {
+      yield* up(inode.i_sem);
+      return -EINVAL;
+    }
+  }
   let total: number;
   if (rw === READ) {
     if (pos >= inode.i_size) return 0;
@@ -471,6 +492,7 @@ export function* direct_io(
     yield* up(inode.i_sem);
   }
   k.count(rw === READ ? 'direct.bytesRead' : 'direct.bytesWritten', result);
+  if (result > 0) ppos.pos = pos + result;
   if (result === 0 && err < 0) result = err;
   return result;
 }

@@ -34,7 +34,7 @@ import {
   test_and_clear_bit,
   test_and_set_bit,
 } from '../kernel/ops.js';
-import { O_APPEND, O_DSYNC, O_SYNC, type Process } from '../kernel/process.js';
+import { O_APPEND, O_DSYNC, O_SYNC, type Ppos, type Process } from '../kernel/process.js';
 import {
   current,
   kernel,
@@ -750,6 +750,16 @@ export function* generic_file_read(
 }
 
 /**
+ * Whether a write to `inode` opened with `flags` starts at the end of the file, the size read
+ * under `i_sem` (`precheck_file_write`): with O_APPEND, buffered or direct, `pwrite` too; but a
+ * block device ignores O_APPEND (2.4 tests `!S_ISBLK(inode->i_mode)`): its writes land where
+ * they were aimed.
+ */
+export function appends(inode: Inode, flags: number): boolean {
+  return (flags & O_APPEND) !== 0 && !inode.ops.fixedSize;
+}
+
+/**
  * `generic_file_write` (buffered): under `i_sem`, copies user bytes into locked page-cache pages
  * between `prepare_write` and `commit_write`, throttling in `balance_dirty`; with O_SYNC or
  * O_DSYNC writes the pages (and the metadata that matters) before returning. Returns the bytes
@@ -761,11 +771,11 @@ export function* generic_file_write(
   p: Process,
   buf: number,
   count: number,
-  pos: number,
+  ppos: Ppos,
 ): KernelCode<number> {
   const pc = inode.mapping.pc;
   yield* down(inode.i_sem);
-  if ((flags & O_APPEND) !== 0) pos = inode.i_size;
+  const pos = appends(inode, flags) ? inode.i_size : ppos.pos;
   let limit = count;
   if (pos + count > inode.ops.maxBytes) {
     if (pos >= inode.ops.maxBytes) {
@@ -806,6 +816,7 @@ export function* generic_file_write(
     const e = yield* generic_osync_inode(inode, (flags & O_SYNC) === O_SYNC ? 'sync' : 'dsync');
     if (e < 0 && err === 0) err = e;
   }
+  if (done > 0) ppos.pos = pos + done;
   yield* up(inode.i_sem);
   pc.k.count('pagecache.bytesWritten', done);
   return done > 0 ? done : err;

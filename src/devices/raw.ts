@@ -68,13 +68,13 @@ export function register_blkdev(k: Kernel, pc: PageCache, path: string, dev: Blo
 export const rawFileOperations: FileOperations = {
   name: 'raw',
   seekable: true,
-  *read(file, p, buf, count, pos) {
+  *read(file, p, buf, count, ppos) {
     const df = file.private_data as DevFile;
-    return yield* direct_io(READ, df.inode, file.f_flags, p, buf, count, pos);
+    return yield* direct_io(READ, df.inode, file.f_flags, p, buf, count, ppos);
   },
-  *write(file, p, buf, count, pos) {
+  *write(file, p, buf, count, ppos) {
     const df = file.private_data as DevFile;
-    return yield* direct_io(WRITE, df.inode, file.f_flags, p, buf, count, pos);
+    return yield* direct_io(WRITE, df.inode, file.f_flags, p, buf, count, ppos);
   },
   *fsync(file) {
     // Raw writes are synchronous; flush anything buffered IO left in the device's cache.

@@ -341,17 +341,19 @@ function devFile(f: File): DevFile {
 export const fsFileOperations: FileOperations = {
   name: 'simplefs',
   seekable: true,
-  *read(file, p, buf, count, pos) {
+  *read(file, p, buf, count, ppos) {
     const df = devFile(file);
     if ((file.f_flags & O_DIRECT) !== 0)
-      return yield* direct_io(READ, df.inode, file.f_flags, p, buf, count, pos);
-    return yield* generic_file_read(df.inode, df.ra, p, buf, count, pos);
+      return yield* direct_io(READ, df.inode, file.f_flags, p, buf, count, ppos);
+    const n = yield* generic_file_read(df.inode, df.ra, p, buf, count, ppos.pos);
+    if (n > 0) ppos.pos += n;
+    return n;
   },
-  *write(file, p, buf, count, pos) {
+  *write(file, p, buf, count, ppos) {
     const df = devFile(file);
     if ((file.f_flags & O_DIRECT) !== 0)
-      return yield* direct_io(WRITE, df.inode, file.f_flags, p, buf, count, pos);
-    return yield* generic_file_write(df.inode, file.f_flags, p, buf, count, pos);
+      return yield* direct_io(WRITE, df.inode, file.f_flags, p, buf, count, ppos);
+    return yield* generic_file_write(df.inode, file.f_flags, p, buf, count, ppos);
   },
   *fsync(file, datasync) {
     const inode = devFile(file).inode;

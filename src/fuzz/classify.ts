@@ -49,6 +49,7 @@ export function classify(
   if (all.some((o) => o.t === 'ring-write')) {
     if (f.kind === 'exception' || f.kind === 'event' || f.kind === 'run' || f.kind === 'accounting')
       return 'ring-head-tail';
+    if (f.kind === 'violation' && /^hang/.test(f.message)) return 'ring-head-tail';
   }
   if (f.kind === 'exception' && /RangeError|Invalid typed array length|out of bounds/.test(f.message))
     return 'user-memory';

@@ -23,6 +23,7 @@ import {
 import { aio_ring_reap, user_ring } from '../aio/libaio.js';
 import { aio_limits } from '../aio/limits.js';
 import { aio_stats } from '../aio/stats.js';
+import type { Cell } from '../kernel/cell.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { type KernelCode, READ_ONCE, WRITE_ONCE } from '../kernel/ops.js';
 import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_TRUNC, type Process } from '../kernel/process.js';
@@ -93,6 +94,8 @@ interface Accepted {
     readonly want: { n: number; data: Uint8Array; known: Uint8Array };
   } | null;
   readonly slot: number;
+  /** For a read, the user memory it writes: [start, end). */
+  readonly dest: readonly [number, number] | null;
 }
 
 /** Runs `prog`; never throws for anything the program does. */
@@ -285,9 +288,10 @@ class Interp {
 
   private buf(a: BufArg): number {
     if (a.k === 'priv') return this.priv;
+    // A wild address never lands in the memory the model follows (the private buffer, the slots).
     if (a.k === 'raw') return this.inPrivate(a.v) ? 0 : a.v;
     const maps = this.env.knownBugs ? this.maps : this.maps.filter((m) => !this.isRing(m));
-    if (maps.length === 0) return a.off;
+    if (maps.length === 0) return this.inPrivate(a.off) ? 0 : a.off;
     return maps[a.i % maps.length]! + a.off;
   }
 
@@ -301,7 +305,9 @@ class Interp {
         : f.path === this.tg.disk || f.path === this.tg.raw
           ? this.tg.diskModel
           : null;
-    return model === null ? null : { model, append: (f.f_flags & O_APPEND) !== 0, pos: f.f_pos };
+    // A block device ignores O_APPEND: only the file's writes go to its end.
+    const append = (f.f_flags & O_APPEND) !== 0 && model === this.tg.fileModel;
+    return model === null ? null : { model, append, pos: f.f_pos };
   }
 
   /** Whether a request of this process is in flight. */
@@ -314,15 +320,29 @@ class Interp {
     return ctxOfFile(this.p.fget(fd));
   }
 
-  /** Whether a wait for events of `c` could never end (nothing in flight, nothing in the ring). */
+  /**
+   * Whether a wait for events of `c` could never end (nothing in flight, nothing in the ring).
+   * The ring's head and tail are taken as they will be once every store buffer drained: a head
+   * the process moved by reaping may not have reached memory yet, but the kernel on its CPU
+   * already reads it.
+   */
   private wouldBlockForever(c: Kioctx | null): boolean {
     return (
       c !== null &&
       !c.dead &&
       c.reqsActive === 0 &&
-      c.head.value === c.tail.value &&
+      this.eventual(c.head) === this.eventual(c.tail) &&
       !this.p.tasks.some((t) => t.sigpending)
     );
+  }
+
+  /** The value `cell` will hold once the store buffers drained: a buffered store to it, else memory. */
+  private eventual(cell: Cell): number {
+    for (const cpu of this.k.cpus) {
+      const v = cpu.sb.lookup(cell);
+      if (v !== undefined) return v;
+    }
+    return cell.value;
   }
 
   /** Lays a timeout argument out in scratch memory: the pointer to pass. */
@@ -390,8 +410,15 @@ class Interp {
     }
   }
 
-  /** Decodes `n` io_events at `addr` (if the process can read them). */
+  /**
+   * Decodes `n` io_events at `addr` (if the process can read them, and nothing may have written
+   * over them since the kernel put them there: a read of its own still in flight, or the kernel
+   * itself when they lie in a ring mapping, whose head it moves and whose events it publishes).
+   */
   private eventsAt(addr: number, n: number): IoEvent[] | null {
+    const end = addr + n * IO_EVENT_SIZE;
+    if (this.accepted.some((a) => a.dest !== null && a.dest[0] < end && addr < a.dest[1])) return null;
+    if (this.isRing(addr)) return null;
     const b = this.p.mm.copy_from_user(addr, n * IO_EVENT_SIZE);
     if (b === null || b.length !== n * IO_EVENT_SIZE) return null;
     const dv = new DataView(b.buffer);
@@ -655,25 +682,34 @@ class Interp {
       readonly buf: number;
       readonly len: number;
       readonly pos: number;
+      /** Whether the model can follow its length and offset. */
+      readonly exact: boolean;
     }
     const laid: Laid[] = [];
+    const taken = new Set<number>();
     for (const [j, a] of op.iocbs.entries()) {
       const addr = this.scratch + j * IOCB_SIZE;
       const v = p.mm.user_view(addr, IOCB_SIZE, true)!;
       if (a.k === 'ptr') {
-        laid.push({ addr: a.v, data: -1, slot: -1, tg: null, op: -1, buf: 0, len: 0, pos: 0 });
+        laid.push({ addr: a.v, data: -1, slot: -1, tg: null, exact: false, op: -1, buf: 0, len: 0, pos: 0 });
         continue;
       }
       if (a.k === 'bytes') {
         v.set(a.bytes);
-        laid.push({ addr, data: -1, slot: -1, tg: null, op: -1, buf: 0, len: 0, pos: 0 });
+        laid.push({ addr, data: -1, slot: -1, tg: null, exact: false, op: -1, buf: 0, len: 0, pos: 0 });
         continue;
       }
+      // The kernel reads aio_fildes as 32 bits: a wider fd names the file of its low word.
       const ifd = this.fd(a.fd);
+      const kfd = Number.isFinite(ifd) ? Math.trunc(ifd) >>> 0 : 0xffffffff;
       let buf: number;
       let slot = -1;
       if (a.buf.k === 'priv') {
-        slot = this.slotBusy.indexOf(null);
+        // A request that fits a slot gets one of its own (none of the batch's, none a request in
+        // flight reads into); the others share the last slot, whose bytes are never checked.
+        const fits = Number.isInteger(a.len) && a.len >= 0 && a.len <= SLOT_BYTES;
+        slot = fits ? this.slotBusy.findIndex((b, i) => b === null && i < NSLOTS - 1 && !taken.has(i)) : -1;
+        if (slot >= 0) taken.add(slot);
         buf = this.slots + (slot < 0 ? NSLOTS - 1 : slot) * SLOT_BYTES;
         if (a.op === IOCB_CMD_PWRITE && Number.isInteger(a.len) && a.len > 0 && a.len <= SLOT_BYTES) {
           const b = new Uint8Array(a.len);
@@ -687,32 +723,38 @@ class Interp {
       v.fill(0);
       put64any(dv, 0, data);
       dv.setUint16(16, a.op & 0xffff, true);
-      dv.setUint32(20, Number.isFinite(ifd) ? Math.trunc(ifd) >>> 0 : 0xffffffff, true);
+      dv.setUint32(20, kfd, true);
       put64any(dv, 24, buf);
       put64any(dv, 32, a.len);
       put64any(dv, 40, a.pos);
-      // The model follows a request only with the length and offset the kernel reads as given.
-      const exact = Number.isSafeInteger(a.len) && a.len >= 0 && Number.isSafeInteger(a.pos) && a.pos >= 0;
-      laid.push({
-        addr,
-        data,
-        slot,
-        tg: exact ? this.target(ifd) : null,
-        op: a.op,
-        buf,
-        len: a.len,
-        pos: a.pos,
-      });
+      // The length and offset as the kernel reads them (a fraction truncated, a negative length
+      // wrapped); the model follows a request only where they are plain numbers.
+      const len = Number(dv.getBigUint64(32, true));
+      const pos = Number(dv.getBigInt64(40, true));
+      const exact = Number.isSafeInteger(len) && Number.isSafeInteger(pos) && pos >= 0;
+      laid.push({ addr, data, slot, tg: this.target(kfd), exact, op: a.op, buf, len, pos });
     }
     const arr = op.arr === null ? this.scratch + ARR_OFF : this.buf(op.arr);
     const av = p.mm.user_view(arr, 8 * laid.length, true);
-    if (av !== null) {
+    // (A view comes back short where a mapping is not backed to its end: nothing is laid there.)
+    if (av !== null && av.length === 8 * laid.length) {
       const dv = new DataView(av.buffer, av.byteOffset, 8 * laid.length);
       for (const [j, l] of laid.entries()) put64any(dv, 8 * j, l.addr);
     }
     const nr = laid.length + op.nrDelta;
-    // What the kernel will find: the pointers and the aio_data of each iocb they point at.
-    const seen: { ptr: number; data: number }[] = [];
+    // What the kernel will find: the pointers and the iocbs they point at, whether laid by this
+    // call or left in memory by an earlier one.
+    interface Seen {
+      readonly ptr: number;
+      readonly data: number;
+      readonly op: number;
+      readonly fd: number;
+      readonly len: number;
+      readonly pos: number;
+      /** For a read, the user memory it writes: [start, end). */
+      readonly dest: readonly [number, number] | null;
+    }
+    const seen: Seen[] = [];
     const span = Number.isInteger(nr) && nr > 0 ? Math.min(nr, 64) : 0;
     const ptrs = p.mm.copy_from_user(arr, 8 * span);
     // (A copy may come back short where a mapping is not backed to its end: the kernel's own
@@ -721,9 +763,22 @@ class Interp {
       for (let j = 0; j < span; j++) {
         const ptr = Number(new DataView(ptrs.buffer).getBigUint64(8 * j, true));
         const iocb = p.mm.copy_from_user(ptr, IOCB_SIZE);
+        if (iocb === null || iocb.length !== IOCB_SIZE) {
+          seen.push({ ptr, data: -1, op: -1, fd: -1, len: 0, pos: 0, dest: null });
+          continue;
+        }
+        const iv = new DataView(iocb.buffer);
+        const op = iv.getUint16(16, true);
+        const buf = iv.getBigUint64(24, true);
+        const len = iv.getBigUint64(32, true);
         seen.push({
           ptr,
-          data: iocb === null ? -1 : Number(new DataView(iocb.buffer).getBigUint64(0, true)),
+          data: Number(iv.getBigUint64(0, true)),
+          op,
+          fd: iv.getUint32(20, true),
+          len: Number(len),
+          pos: Number(iv.getBigInt64(40, true)),
+          dest: op === IOCB_CMD_PREAD ? [Number(buf), Number(buf + len)] : null,
         });
       }
     const quietBefore = this.quiet();
@@ -746,18 +801,21 @@ class Interp {
       ).getUint32(8, true);
       let check: Accepted['check'] = null;
       let slot = -1;
-      if (l !== undefined && l.tg !== null) {
-        if (l.op === IOCB_CMD_PWRITE) {
-          if (l.tg.append) l.tg.model.blurTruncate(l.tg.model.size);
-          else l.tg.model.blur(l.pos, l.len);
-        }
-        if (l.op === IOCB_CMD_PREAD && l.slot >= 0 && l.len <= SLOT_BYTES) {
-          slot = l.slot;
-          const want = l.tg.model.expect(l.pos, l.len);
-          if (want !== null) check = { model: l.tg.model, epoch: -1, addr: l.buf, want };
-        }
-      } else if (l !== undefined && l.slot >= 0 && l.op === IOCB_CMD_PREAD) slot = l.slot;
-      const acc: Accepted = { ctx: c, fd, key, obj: s.ptr, data: s.data, check, slot };
+      const wtg = s.op === IOCB_CMD_PWRITE ? this.target(s.fd) : null;
+      if (wtg !== null) {
+        // An appending request may land at the end or, on the direct path, where it was aimed; one
+        // the model cannot follow, anywhere.
+        if (!Number.isSafeInteger(s.len) || !Number.isSafeInteger(s.pos) || s.pos < 0)
+          wtg.model.blurTruncate(0);
+        else wtg.model.blur(s.pos, s.len);
+        if (wtg.append) wtg.model.blurTruncate(wtg.model.size);
+      }
+      if (l !== undefined && l.slot >= 0 && l.op === IOCB_CMD_PREAD) {
+        slot = l.slot;
+        const want = l.tg !== null && l.exact ? l.tg.model.expect(l.pos, l.len) : null;
+        if (want !== null) check = { model: l.tg!.model, epoch: -1, addr: l.buf, want };
+      }
+      const acc: Accepted = { ctx: c, fd, key, obj: s.ptr, data: s.data, check, slot, dest: s.dest };
       this.accepted.push(acc);
       if (slot >= 0) this.slotBusy[slot] = acc;
     }
@@ -765,9 +823,9 @@ class Interp {
     // after this batch's own writes.
     for (const a of this.accepted)
       if (a.check !== null && a.check.epoch === -1) {
-        const batchWrites = laid.some(
-          (l, j) => j < r && l.tg?.model === a.check!.model && l.op === IOCB_CMD_PWRITE,
-        );
+        const batchWrites = seen
+          .slice(0, r)
+          .some((s) => s.op === IOCB_CMD_PWRITE && this.target(s.fd)?.model === a.check!.model);
         (a as { check: Accepted['check'] }).check =
           batchWrites || !quietBefore ? null : { ...a.check, epoch: a.check.model.epoch };
       }

@@ -173,11 +173,20 @@ export const O_DSYNC = 0o10000;
 export const O_DIRECT = 0o40000;
 export const O_SYNC = 0o4010000;
 
+/**
+ * A file position passed by reference (`loff_t *ppos`): `read` and `write` start at it and move
+ * it past the bytes they transferred (`read`/`write` pass the file's `f_pos`, `pread`/`pwrite` a
+ * copy). A write with O_APPEND starts at the end instead, and leaves it past what it wrote.
+ */
+export interface Ppos {
+  pos: number;
+}
+
 /** `file_operations`. Methods return a count or a negative errno. */
 export interface FileOperations {
   readonly name: string;
-  read?(file: File, p: Process, buf: number, count: number, pos: number): KernelCode<number>;
-  write?(file: File, p: Process, buf: number, count: number, pos: number): KernelCode<number>;
+  read?(file: File, p: Process, buf: number, count: number, ppos: Ppos): KernelCode<number>;
+  write?(file: File, p: Process, buf: number, count: number, ppos: Ppos): KernelCode<number>;
   fsync?(file: File, datasync: boolean): KernelCode<number>;
   /** Maps the file into `p`; returns the address or a negative errno. */
   mmap?(file: File, p: Process, len: number): KernelCode<number>;

@@ -225,9 +225,9 @@ function* rw(
   // Reading fills the user buffer (it must be writable); writing reads it.
   const bad = checkBuf(p, buf, count, !isWrite);
   if (bad < 0) return bad;
-  const at = pos ?? f.f_pos;
-  const n = yield* method.call(f.f_op, f, p, buf, count, at);
-  if (n > 0 && pos === null && f.f_op.seekable !== false) f.f_pos = at + n;
+  const ppos = { pos: pos ?? f.f_pos };
+  const n = yield* method.call(f.f_op, f, p, buf, count, ppos);
+  if (n > 0 && pos === null && f.f_op.seekable !== false) f.f_pos = ppos.pos;
   return n;
 }
 

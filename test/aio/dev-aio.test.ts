@@ -80,14 +80,16 @@ function slowOps(log: SlowLog, ns: number): FileOperations {
   };
   return {
     name: 'slow',
-    read: (_f, p, buf, count, pos) =>
+    read: (_f, p, buf, count, ppos) =>
       rec('read', () => {
-        p.mm.copy_to_user(buf, testPattern(pos, count));
+        p.mm.copy_to_user(buf, testPattern(ppos.pos, count));
+        ppos.pos += count;
         return count;
       }),
-    write: (_f, p, buf, count) =>
+    write: (_f, p, buf, count, ppos) =>
       rec('write', () => {
         log.written.push(p.mm.copy_from_user(buf, count)!);
+        ppos.pos += count;
         return count;
       }),
     fsync: (_f, datasync) => rec(datasync ? 'fdatasync' : 'fsync', () => 0),

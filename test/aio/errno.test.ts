@@ -61,10 +61,12 @@ interface Env {
 /** A file with synchronous methods only (served by the keventd fallback). */
 const plainOps: FileOperations = {
   name: 'plain',
-  *read(_f, _p, _buf, count) {
+  *read(_f, _p, _buf, count, ppos) {
+    ppos.pos += count;
     return count;
   },
-  *write(_f, _p, _buf, count) {
+  *write(_f, _p, _buf, count, ppos) {
+    ppos.pos += count;
     return count;
   },
   *fsync() {

@@ -24,6 +24,7 @@ import {
   O_RDONLY,
   O_RDWR,
   O_WRONLY,
+  type Ppos,
   PROT_READ,
   type Process,
 } from '../../src/kernel/process.js';
@@ -44,13 +45,15 @@ function inProcess(body: (p: Process) => KernelCode<void>, setup?: (k: Kernel) =
 function device(calls: string[]): FileOperations {
   return {
     name: 'dev',
-    *read(_f: File, p: Process, buf: number, count: number) {
+    *read(_f: File, p: Process, buf: number, count: number, ppos: Ppos) {
       calls.push(`read ${count}`);
       p.mm.copy_to_user(buf, new Uint8Array(count).fill(7));
+      ppos.pos += count;
       return count;
     },
-    *write(_f: File, _p: Process, _buf: number, count: number) {
+    *write(_f: File, _p: Process, _buf: number, count: number, ppos: Ppos) {
       calls.push(`write ${count}`);
+      ppos.pos += count;
       return count;
     },
   };
