@@ -7,23 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, main } from '../../src/cli/main.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+import { cli } from './in-process.js';
 
 /** A search far too big to finish: wtd-lock-page with a high preemption bound. */
 const BIG = ['explore', 'wtd-lock-page', '--preemption-bound', '9'];

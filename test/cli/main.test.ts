@@ -10,32 +10,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runWithSchedule } from '../../src/check/fc.js';
 import { encodeToken } from '../../src/check/token.js';
-import { type CliIo, main } from '../../src/cli/main.js';
 import { DEFAULT_KERNEL_CONFIG } from '../../src/kernel/kernel.js';
 import { findScenario, scenarios } from '../../src/scenarios/index.js';
 import { validateChromeTrace } from '../../src/trace/validate.js';
-
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...argv: string[]): Promise<Ran> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+import { cli, type Ran } from './in-process.js';
 
 /** Parses stdout as exactly one JSON object (one line). */
 function json(r: Ran): Record<string, unknown> {

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { explore } from '../../src/check/explore.js';
 import { decodeToken } from '../../src/check/token.js';
-import { main } from '../../src/cli/main.js';
 import { scenarios } from '../../src/scenarios/index.js';
+import { cli } from '../cli/in-process.js';
 
 export const SEEDS = [1, 2] as const;
 
@@ -17,21 +17,14 @@ function hash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
 
-/** What `aiosim <argv>` prints on stdout, and its exit status. */
-async function cli(argv: readonly string[]): Promise<{ out: string; status: number }> {
-  let out = '';
-  const status = await main(argv, { out: (s) => (out += s), err: () => {}, isTTY: false });
-  return { out, status };
-}
-
 /** The golden records of one scenario, keyed `<scenario> <what>`. */
 export async function goldenOf(name: string): Promise<Record<string, string>> {
   const g: Record<string, string> = {};
   for (const seed of SEEDS) {
-    const text = await cli(['run', name, '--seed', String(seed)]);
-    g[`${name} run --seed ${seed}`] = `${text.status} ${hash(text.out)}`;
-    const json = await cli(['run', name, '--seed', String(seed), '--json']);
-    g[`${name} run --seed ${seed} --json`] = `${json.status} ${hash(json.out)}`;
+    const text = await cli('run', name, '--seed', String(seed));
+    g[`${name} run --seed ${seed}`] = `${text.code} ${hash(text.out)}`;
+    const json = await cli('run', name, '--seed', String(seed), '--json');
+    g[`${name} run --seed ${seed} --json`] = `${json.code} ${hash(json.out)}`;
   }
   const s = scenarios.find((x) => x.name === name)!;
   if (s.expect !== undefined && s.expect !== 'clean') {
@@ -41,9 +34,9 @@ export async function goldenOf(name: string): Promise<Record<string, string>> {
     else {
       // The choices and the replayed run, not the token's spelling.
       const { choices } = decodeToken(v.replay);
-      const replayed = await cli(['replay', v.replay]);
+      const replayed = await cli('replay', v.replay);
       const text = replayed.out.split(v.replay).join('<token>');
-      g[`${name} counterexample`] = `${v.kind} ${choices.join(',')} ${replayed.status} ${hash(text)}`;
+      g[`${name} counterexample`] = `${v.kind} ${choices.join(',')} ${replayed.code} ${hash(text)}`;
     }
   }
   return g;
