@@ -1,5 +1,5 @@
 /**
- * Benchmark group `des`: the plain DES core (`src/des`) on three classic workloads.
+ * Benchmark group `des`: the plain DES core (`src/bench/des`) on three classic workloads.
  *
  * - `timeouts`: 1000 processes each sleeping Exp(mean 1) again and again until simulated time
  *   2000 (about 2M timeouts). Unit: `timeout`.
@@ -12,8 +12,8 @@
  * Every model is seeded, so its work is the same on every run; `--quick` divides the sizes by 10.
  */
 
-import { PASSIVATE, type Process, type ProcessGenerator, Resource, Sim } from '../des/index.js';
 import { Xoshiro128 } from '../kernel/random.js';
+import { PASSIVATE, type Process, type ProcessGenerator, Resource, Sim } from './des/index.js';
 import type { BenchGroup, BenchModelResult, BenchOptions } from './types.js';
 import { measure, result } from './types.js';
 

@@ -21,9 +21,9 @@
  * No garbage collection is forced between runs. A forced full collection right after a run
  * frees that run's kernel, devices and closures, and V8 then throws away every piece of
  * optimised code that refers to one of them (its "weak objects"): the next run is re-optimised
- * while it is timed. On the AIO model that was 220 such deoptimisations against 65 without,
- * and a 10,000-IO run took 180 ms instead of 80 ms. The runs are left to collect their own
- * garbage, as a process that runs one simulation after another does.
+ * while it is timed. On the AIO model a forced collection costs 220 such deoptimisations
+ * against 65 without, and a 10,000-IO run takes 180 ms instead of 80 ms. The runs are left to
+ * collect their own garbage, as a process that runs one simulation after another does.
  */
 
 /** What one benchmark model reports. Extra figures (`meanWait`, `nsPerHandoff`, ...) sit beside the fixed ones. */

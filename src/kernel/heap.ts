@@ -1,7 +1,7 @@
 /**
  * The event heap: a binary min-heap keyed by (time, priority, sequence).
  *
- * - `time` is a number (the kernel uses integer nanoseconds; the plain DES core uses floats).
+ * - `time` is a number (the kernel uses integer nanoseconds; the bench's DES core, `src/bench/des`, uses floats).
  * - `priority` is 0 (urgent: interrupts, bottom halves, the end of a run) or 1 (normal).
  * - `sequence` is a counter assigned at push, so events at the same time and priority pop in
  *   the order they were pushed: same-time order is reproducible, never left to chance.

@@ -1,8 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { buildMMc, erlangCWait } from '../../src/bench/des.js';
-import { type Request, Resource } from '../../src/des/resource.js';
-import { type ProcessGenerator, Sim } from '../../src/des/sim.js';
+import { type Request, Resource } from '../../../src/bench/des/resource.js';
+import { type ProcessGenerator, Sim } from '../../../src/bench/des/sim.js';
+import { buildMMc, erlangCWait } from '../../../src/bench/des.js';
 
 describe('Resource', () => {
   it('grants at once when a slot is free, and queues otherwise', () => {

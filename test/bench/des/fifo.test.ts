@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { Fifo } from '../../src/des/fifo.js';
+import { Fifo } from '../../../src/bench/des/fifo.js';
 
 describe('Fifo', () => {
   test.prop([

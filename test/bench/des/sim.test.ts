@@ -6,8 +6,8 @@ import {
   ProcessError,
   type ProcessGenerator,
   Sim,
-} from '../../src/des/sim.js';
-import { Xoshiro128 } from '../../src/kernel/random.js';
+} from '../../../src/bench/des/sim.js';
+import { Xoshiro128 } from '../../../src/kernel/random.js';
 
 describe('Sim timeouts', () => {
   it('resumes a process after each delay, at the right times', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPingPong, buildTimeouts } from '../../src/bench/des.js';
+import { buildPingPong, buildTimeouts } from '../../../src/bench/des.js';
 
 describe('the des benchmark workloads', () => {
   it('timeouts: n processes sleeping Exp(1) until T fire about n*T timeouts, the same on every run', () => {

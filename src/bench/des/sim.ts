@@ -24,7 +24,7 @@
  * processed at once (there is nothing to run). `run(until)` pushes an urgent event at `until`
  * whose processing ends the run.
  */
-import { EventHeap } from '../kernel/heap.js';
+import { EventHeap } from '../../kernel/heap.js';
 import { Fifo } from './fifo.js';
 
 /** Yield this from a process to sleep until `sim.activate(process, value)` wakes it. */
