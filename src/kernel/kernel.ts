@@ -54,7 +54,21 @@ import {
   Task,
 } from './task.js';
 import { TaskList } from './tasklist.js';
+import {
+  emitCost,
+  fireDue,
+  fireNext,
+  queueEvent,
+  rearmed,
+  skipCancelled,
+  startCost,
+  Timed,
+  type TimerHandle,
+} from './timers.js';
 import type { Violation, ViolationKind } from './violation.js';
+
+/** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
+export type { TimerHandle } from './timers.js';
 
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
 export type WakeSemantics = '2.4-aio' | 'modern';
@@ -131,62 +145,6 @@ export interface RunResult {
   readonly choices: readonly number[];
 }
 
-/** A timed event on the heap; it is also the handle returned for cancelling it. */
-class Timed implements TimerHandle {
-  cancelled = false;
-  /** On the heap (a cancelled event stays there until it comes up). */
-  queued = false;
-  readonly kind: 'cpu' | 'call' | 'irq' | 'wake';
-  readonly cpu: number;
-  readonly fn: (() => void) | null;
-  /** The task a 'wake' event wakes (schedule_timeout's timer), else null. */
-  task: Task | null = null;
-  /** The label, or its first part when `labelId` >= 0 (see `label`). */
-  readonly labelText: string;
-  /** A number the label ends with, or -1. */
-  readonly labelId: number;
-  readonly background: boolean;
-  readonly owner: { fgEvents: number };
-  constructor(
-    owner: { fgEvents: number },
-    kind: 'cpu' | 'call' | 'irq' | 'wake',
-    cpu: number,
-    fn: (() => void) | null,
-    label: string,
-    background: boolean,
-    labelId = -1,
-  ) {
-    this.owner = owner;
-    this.kind = kind;
-    this.cpu = cpu;
-    this.fn = fn;
-    this.labelText = label;
-    this.labelId = labelId;
-    this.background = background;
-  }
-  /** What the event is, for the untimed mode's choices (built only when read). */
-  get label(): string {
-    return this.labelId < 0 ? this.labelText : `${this.labelText} ${this.labelId}`;
-  }
-  cancel(): boolean {
-    if (this.cancelled) return false;
-    this.cancelled = true;
-    if (!this.background) this.owner.fgEvents--;
-    return true;
-  }
-  pending(): boolean {
-    return !this.cancelled;
-  }
-}
-
-/** A handle to a pending timed event, for cancellation. */
-export interface TimerHandle {
-  /** Cancels the event; false if it already fired or was cancelled. */
-  cancel(): boolean;
-  /** True until the event fires or is cancelled. */
-  pending(): boolean;
-}
-
 /** An interrupt handler, then the interrupt-exit hook (tq_immediate) in the same context. */
 function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<void> {
   yield handler();
@@ -257,15 +215,17 @@ class StopRun {
 
 export class Kernel {
   readonly config: KernelConfig;
-  /** `config.timed` and `config.memoryModel === 'sc'`, read on every step. */
-  private readonly timed: boolean;
-  private readonly sc: boolean;
+  /** @internal `config.timed` and `config.memoryModel === 'sc'`, read on every step. */
+  readonly timed: boolean;
+  /** @internal */
+  readonly sc: boolean;
   /** Simulated time, integer nanoseconds. */
   now = 0;
   /** Steps executed. */
   steps = 0;
   readonly cpus: Cpu[];
-  private readonly taskList = new TaskList();
+  /** @internal */
+  readonly taskList = new TaskList();
   /** The task list: the tasks that have not exited, in pid order (an exited task leaves it). */
   get tasks(): readonly Task[] {
     return this.taskList.live();
@@ -275,26 +235,29 @@ export class Kernel {
     return this.taskList.names();
   }
   readonly mem: MemorySystem;
-  private _lockdep: LockValidator | null = null;
+  /** @internal */
+  _lockdep: LockValidator | null = null;
   /** The lock validator (created on first use). */
   get lockdep(): LockValidator {
     if (this._lockdep === null) this._lockdep = new LockValidator();
     return this._lockdep;
   }
   readonly violations: Violation[] = [];
-  /** Trace events are emitted here as 'trace'. */
-  private _events: EventEmitter<{ trace: [TraceEvent] }> | null = null;
+  /** @internal Trace events are emitted here as 'trace'. */
+  _events: EventEmitter<{ trace: [TraceEvent] }> | null = null;
   /** Trace events are emitted here as 'trace' (the emitter is created on first use). */
   get events(): EventEmitter<{ trace: [TraceEvent] }> {
     if (this._events === null) this._events = new EventEmitter();
     return this._events;
   }
-  private readonly statsRecord: Record<string, number> = {};
-  /** What `count` added under each name since `stats` was last read. */
-  private counters: Map<string, Counter> | null = null;
-  private countersDirty = false;
-  /** Gauges read whenever `stats` is read (see `gauge`). */
-  private readonly gauges: { readonly name: string; readonly read: () => number }[] = [];
+  /** @internal */
+  readonly statsRecord: Record<string, number> = {};
+  /** @internal What `count` added under each name since `stats` was last read. */
+  counters: Map<string, Counter> | null = null;
+  /** @internal */
+  countersDirty = false;
+  /** @internal Gauges read whenever `stats` is read (see `gauge`). */
+  readonly gauges: { readonly name: string; readonly read: () => number }[] = [];
   /**
    * Counters and gauges any subsystem may add to (`count`), set (`setStat`), read from its own
    * state (`gauge`) or write directly; reported in the run's `stats`. Reading it first adds in
@@ -307,9 +270,10 @@ export class Kernel {
     for (let i = 0; i < g.length; i++) this.statsRecord[g[i]!.name] = g[i]!.read();
     return this.statsRecord;
   }
-  /** Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
-  private nSwitches = 0;
-  private nWakeups = 0;
+  /** @internal Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
+  nSwitches = 0;
+  /** @internal */
+  nWakeups = 0;
   /** Checks run after every step; a returned string is an invariant violation. */
   readonly stepChecks: (() => string | undefined)[] = [];
   /**
@@ -320,29 +284,46 @@ export class Kernel {
   readonly scheduleChecks: ((t: Task, on: string) => string | undefined)[] = [];
   tracing: boolean;
 
-  private readonly chooser: RecordingChooser;
-  private readonly heap = new EventHeap<Timed>(4);
-  /** Timed sc runs: forced moves run inside `advance` (see `alone`). */
-  private fastForward = false;
-  private maxStepsRun = Number.POSITIVE_INFINITY;
-  /** The running `run()`'s time limit (fast path: a cost never carries the clock past it). */
-  private untilRun = Number.POSITIVE_INFINITY;
+  /** @internal */
+  readonly chooser: RecordingChooser;
+  /** @internal */
+  readonly heap = new EventHeap<Timed>(4);
+  /** @internal Timed sc runs: forced moves run inside `advance` (see `alone`). */
+  fastForward = false;
+  /** @internal */
+  maxStepsRun = Number.POSITIVE_INFINITY;
+  /** @internal The running `run()`'s time limit (fast path: a cost never carries the clock past it). */
+  untilRun = Number.POSITIVE_INFINITY;
   /** Pending timed events that are not background ones. */
   fgEvents = 0;
-  private nextObj = 1;
-  private nextPid = 1;
-  private live = 0;
-  private lastCpu = -1;
-  private stopStatus: RunStatus | null = null;
-  private readonly actKind: number[] = [];
-  private readonly actCtx: (Context | null)[] = [];
-  private readonly actCpu: (Cpu | null)[] = [];
-  private readonly actCell: (Cell | null)[] = [];
-  private nAct = 0;
-  private readonly infos: ActionInfo[] = [];
-  private readonly drainIdx: number[] = [];
-  private readonly point: { actions: ActionInfo[]; continues: boolean };
-  private irqSeq = 0;
+  /** @internal */
+  nextObj = 1;
+  /** @internal */
+  nextPid = 1;
+  /** @internal */
+  live = 0;
+  /** @internal */
+  lastCpu = -1;
+  /** @internal */
+  stopStatus: RunStatus | null = null;
+  /** @internal */
+  readonly actKind: number[] = [];
+  /** @internal */
+  readonly actCtx: (Context | null)[] = [];
+  /** @internal */
+  readonly actCpu: (Cpu | null)[] = [];
+  /** @internal */
+  readonly actCell: (Cell | null)[] = [];
+  /** @internal */
+  nAct = 0;
+  /** @internal */
+  readonly infos: ActionInfo[] = [];
+  /** @internal */
+  readonly drainIdx: number[] = [];
+  /** @internal */
+  readonly point: { actions: ActionInfo[]; continues: boolean };
+  /** @internal */
+  irqSeq = 0;
 
   constructor(config: Partial<KernelConfig> = {}, chooser: Chooser = seeded(1)) {
     // A complete, frozen config (as the runner passes for every run) is used as it is.
@@ -380,7 +361,8 @@ export class Kernel {
     this.sequences.set(sequence, n);
     return n;
   }
-  private readonly sequences = new Map<string, number>();
+  /** @internal */
+  readonly sequences = new Map<string, number>();
 
   /** A fresh object id (for `atomic()` sections and other racing objects). */
   newObjectId(): number {
@@ -483,7 +465,8 @@ export class Kernel {
     this.statsRecord[name] = value;
   }
 
-  private flushCounters(): void {
+  /** @internal */
+  flushCounters(): void {
     this.countersDirty = false;
     const rec = this.statsRecord;
     if (this.counters === null) return;
@@ -564,7 +547,8 @@ export class Kernel {
     return cur.task;
   }
 
-  private placeCpu(t: Task): number {
+  /** @internal */
+  placeCpu(t: Task): number {
     if (t.pinned >= 0) return t.pinned;
     const last = t.cpu;
     if (last !== null && last.task === null && last.runqueue.length === 0) return last.id;
@@ -576,7 +560,8 @@ export class Kernel {
     return best.id;
   }
 
-  private enqueue(t: Task, cpu: Cpu): void {
+  /** @internal */
+  enqueue(t: Task, cpu: Cpu): void {
     t.cpu = cpu;
     const idle = cpu.task === null && cpu.stack.length === 0;
     if (idle && cpu.runqueue.length === 0) {
@@ -589,16 +574,16 @@ export class Kernel {
     if (idle) this.refill(cpu);
   }
 
-  /** An idle CPU takes the next runnable task (its own queue first, then steals). */
-  private refill(cpu: Cpu): void {
+  /** @internal An idle CPU takes the next runnable task (its own queue first, then steals). */
+  refill(cpu: Cpu): void {
     if (cpu.task !== null || cpu.stack.length > 0) return;
     const next = this.pickNext(cpu);
     if (next === undefined) return;
     this.switchTo(cpu, next, -1, 'TASK_RUNNING');
   }
 
-  /** The next task for an idle `cpu`: its own queue's head, else one stolen from another CPU. */
-  private pickNext(cpu: Cpu): Task | undefined {
+  /** @internal The next task for an idle `cpu`: its own queue's head, else one stolen from another CPU. */
+  pickNext(cpu: Cpu): Task | undefined {
     let next = cpu.runqueue.shift();
     if (next === undefined) {
       for (const other of this.cpus) {
@@ -616,13 +601,14 @@ export class Kernel {
     return next;
   }
 
-  private switchTo(cpu: Cpu, next: Task, prev: number, prevState: string): void {
+  /** @internal */
+  switchTo(cpu: Cpu, next: Task, prev: number, prevState: string): void {
     const n = this.switchIn(cpu, next, prev, prevState);
     if (n !== null) this.advance(n, undefined);
   }
 
-  /** Puts `next` on `cpu`; returns it to be resumed now, or null when a switch cost delays it. */
-  private switchIn(cpu: Cpu, next: Task, prev: number, prevState: string): Task | null {
+  /** @internal Puts `next` on `cpu`; returns it to be resumed now, or null when a switch cost delays it. */
+  switchIn(cpu: Cpu, next: Task, prev: number, prevState: string): Task | null {
     next.queued = false;
     next.cpu = cpu;
     cpu.task = next;
@@ -636,7 +622,7 @@ export class Kernel {
       cur.cpu = save;
     }
     if (this.timed && this.config.switchNs > 0) {
-      this.startCost(cpu, this.config.switchNs);
+      startCost(this, cpu, this.config.switchNs);
       return null;
     }
     return next;
@@ -655,7 +641,7 @@ export class Kernel {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`after(${delay}, '${label}'): delay must be a non-negative integer (ns)`);
     const ev = new Timed(this, 'call', -1, fn, label, background, labelId);
-    return this.push(this.now + delay, ev);
+    return queueEvent(this, this.now + delay, ev);
   }
 
   /**
@@ -667,28 +653,9 @@ export class Kernel {
   wake_after(delay: number, t: Task, reuse: TimerHandle | null = null): TimerHandle {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`wake_after(${delay}): delay must be a non-negative integer (ns)`);
-    const ev = this.rearmed(reuse instanceof Timed && reuse.kind === 'wake' ? reuse : null, 'wake', -1);
+    const ev = rearmed(this, reuse instanceof Timed && reuse.kind === 'wake' ? reuse : null, 'wake', -1);
     ev.task = t;
-    return this.push(this.now + delay, ev);
-  }
-
-  /**
-   * `kept`, a kept event of this kernel, armed again if it is off the heap (fired, or cancelled
-   * and come up); else a new event of `kind` (a cost on `cpu`, or schedule_timeout's wake-up).
-   */
-  private rearmed(kept: Timed | null, kind: 'cpu' | 'wake', cpu: number): Timed {
-    if (kept !== null && !kept.queued && kept.owner === this) {
-      kept.cancelled = false;
-      return kept;
-    }
-    return new Timed(this, kind, cpu, null, kind === 'cpu' ? 'cost' : 'schedule_timeout', false);
-  }
-
-  private push(time: number, ev: Timed): TimerHandle {
-    ev.queued = true;
-    this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
-    if (!ev.background) this.fgEvents++;
-    return ev;
+    return queueEvent(this, this.now + delay, ev);
   }
 
   /**
@@ -705,7 +672,8 @@ export class Kernel {
     if (this.timed) this.maybeTakeIrq(c);
   }
 
-  private maybeTakeIrq(c: Cpu): void {
+  /** @internal */
+  maybeTakeIrq(c: Cpu): void {
     if (c.irqsOff || c.pendingIrqs.length === 0) return;
     const top = c.top();
     if (top !== null && (top.kind === 'irq' || top === c.stepping)) return; // no nesting; not mid-step
@@ -722,7 +690,8 @@ export class Kernel {
     this.takeIrq(c);
   }
 
-  private takeIrq(c: Cpu): void {
+  /** @internal */
+  takeIrq(c: Cpu): void {
     const req = c.pendingIrqs.shift() as IrqRequest;
     // The exit hook is looked up when the handler ends: a handler may be what installs it
     // (the first use of tq_immediate), and its routines must still run at this exit.
@@ -749,8 +718,9 @@ export class Kernel {
   /**
    * Resumes `ctx` with `value` and runs it on through local operations up to its next visible
    * operation (left in `ctx.pending`), a cost, or its end.
+   * @internal
    */
-  private advance(ctx: Context, value: unknown): void {
+  advance(ctx: Context, value: unknown): void {
     const cpu = ctx.cpu!;
     ctx.needsResume = false;
     const saveCpu = cur.cpu;
@@ -855,11 +825,11 @@ export class Kernel {
                 // exactly as the cost's own event would have resumed it. (With no task left to
                 // wait for, the step loop ends the run here instead: an interrupt handler's
                 // cost after the last exit is not waited for.)
-                if (this.tracing) this.emitCost(cpu, ns);
+                if (this.tracing) emitCost(this, cpu, ns);
                 this.now = end;
                 continue;
               }
-              this.startCost(cpu, ns);
+              startCost(this, cpu, ns);
               return;
             }
             continue;
@@ -956,8 +926,8 @@ export class Kernel {
     if (saveStepping === null && this.timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
   }
 
-  /** Resumes `ctx`'s innermost caller (`calls`, not empty) as its running frame. */
-  private popFrame(ctx: Context, calls: KernelCode<unknown>[]): void {
+  /** @internal Resumes `ctx`'s innermost caller (`calls`, not empty) as its running frame. */
+  popFrame(ctx: Context, calls: KernelCode<unknown>[]): void {
     ctx.gen = calls.pop()!;
     const f = ctx.foreign;
     if (f !== null && f.length > 0 && f[f.length - 1] === calls.length) {
@@ -966,7 +936,8 @@ export class Kernel {
     } else ctx.native = true;
   }
 
-  private wrapError(ctx: Context, e: unknown): Error {
+  /** @internal */
+  wrapError(ctx: Context, e: unknown): Error {
     const msg = e instanceof Error ? e.message : String(e);
     const err = new Error(
       `${ctx.kind === 'task' ? `task '${ctx.name}' (pid ${ctx.id})` : `interrupt handler '${ctx.name}'`} threw at step ${this.steps}: ${msg}`,
@@ -975,25 +946,8 @@ export class Kernel {
     return err;
   }
 
-  private startCost(cpu: Cpu, ns: number): void {
-    cpu.busy = true;
-    cpu.costEnd = this.now + ns;
-    // One event object per CPU, armed again when off the heap (an interrupt that cut into a
-    // cost leaves the cancelled one there until it comes up).
-    const ev = this.rearmed(cpu.costTimer as Timed | null, 'cpu', cpu.id);
-    cpu.costTimer = ev;
-    cpu.costEvent = this.push(cpu.costEnd, ev);
-    if (this.tracing) this.emitCost(cpu, ns);
-  }
-
-  private emitCost(cpu: Cpu, ns: number): void {
-    const save = cur.cpu;
-    cur.cpu = cpu;
-    this.emit('cpu.cost', { ns });
-    cur.cpu = save;
-  }
-
-  private finish(ctx: Context, result: unknown): void {
+  /** @internal */
+  finish(ctx: Context, result: unknown): void {
     const cpu = ctx.cpu!;
     ctx.pending = null;
     if (ctx.kind === 'task') this.emit('task.exit', { task: ctx.id, name: ctx.name });
@@ -1017,7 +971,7 @@ export class Kernel {
       if (below.suspendedCost > 0) {
         const ns = below.suspendedCost;
         below.suspendedCost = 0;
-        this.startCost(cpu, ns);
+        startCost(this, cpu, ns);
       } else if (below.needsResume) {
         this.advance(below, undefined);
       }
@@ -1044,15 +998,16 @@ export class Kernel {
   // ------------------------------------------------------------------------------------------
   // Memory operations
 
-  private bufferStore(cpu: Cpu, cell: Cell, value: number, release: boolean, how: string): void {
+  /** @internal */
+  bufferStore(cpu: Cpu, cell: Cell, value: number, release: boolean, how: string): void {
     const sb = cpu.sb;
     if (release) sb.epoch++;
     sb.entries.push({ cell, value, epoch: sb.epoch });
     if (this.tracing) this.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
   }
 
-  /** Executes a fence if it is local now; returns false if it must wait for the store buffer. */
-  private fenceLocal(cpu: Cpu, kind: string): boolean {
+  /** @internal Executes a fence if it is local now; returns false if it must wait for the store buffer. */
+  fenceLocal(cpu: Cpu, kind: string): boolean {
     const model = this.config.memoryModel;
     if (kind === 'barrier') return true;
     if (kind === 'smp_wmb') {
@@ -1072,7 +1027,8 @@ export class Kernel {
     return true;
   }
 
-  private load(cpu: Cpu, cell: Cell, how: string): number {
+  /** @internal */
+  load(cpu: Cpu, cell: Cell, how: string): number {
     const model = this.config.memoryModel;
     const buffered = model === 'sc' ? undefined : cpu.sb.lookup(cell);
     let value: number;
@@ -1095,7 +1051,8 @@ export class Kernel {
     return value;
   }
 
-  private drain(cpu: Cpu, idx: number): void {
+  /** @internal */
+  drain(cpu: Cpu, idx: number): void {
     const e = cpu.sb.entries.splice(idx, 1)[0] as SbEntry;
     this.mem.commit(cpu.id, e.cell, e.value);
     const save = cur.cpu;
@@ -1104,7 +1061,8 @@ export class Kernel {
     cur.cpu = save;
   }
 
-  private irqOp(cpu: Cpu, action: string, flags: number): number {
+  /** @internal */
+  irqOp(cpu: Cpu, action: string, flags: number): number {
     switch (action) {
       case 'disable':
         cpu.irqsOff = true;
@@ -1139,7 +1097,8 @@ export class Kernel {
   // ------------------------------------------------------------------------------------------
   // Spinlocks
 
-  private lockPending(ctx: Context, cpu: Cpu, op: LockOp): void {
+  /** @internal */
+  lockPending(ctx: Context, cpu: Cpu, op: LockOp): void {
     const lock = op.lock;
     ctx.irqFlags = cpu.irqsOff ? 1 : 0;
     if (op.flavour === 'spin_lock_irqsave' || op.flavour === 'spin_lock_irq') {
@@ -1163,7 +1122,8 @@ export class Kernel {
     }
   }
 
-  private acquire(ctx: Context, cpu: Cpu, lock: Spinlock, kind: string): void {
+  /** @internal */
+  acquire(ctx: Context, cpu: Cpu, lock: Spinlock, kind: string): void {
     cpu.spinning = null;
     if (this.config.lockdep && lock.owner !== ctx) {
       this.lockdep.acquire(
@@ -1190,7 +1150,8 @@ export class Kernel {
     if (this.tracing) this.emit('lock.acquire', { lock: lock.name, lockKind: kind });
   }
 
-  private unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
+  /** @internal */
+  unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
     if (lock.owner !== ctx) {
       throw new Error(
         `${ctx.name} unlocks '${lock.name}' which it does not hold (${lock.owner === null ? 'it is free' : `held by ${lock.owner.name}`})`,
@@ -1231,8 +1192,9 @@ export class Kernel {
    * schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts), or
    * yields to the next runnable task. Returns the context to resume on `cpu` now (`t` itself,
    * the task switched to, or null when the CPU went idle or a switch cost runs first).
+   * @internal
    */
-  private schedule(t: Task, cpu: Cpu, on: string): Context | null {
+  schedule(t: Task, cpu: Cpu, on: string): Context | null {
     const checks = this.scheduleChecks;
     if (checks.length > 0) {
       for (const chk of checks) {
@@ -1319,8 +1281,8 @@ export class Kernel {
   // ------------------------------------------------------------------------------------------
   // The step loop
 
-  /** Describes `ctx`'s pending op for the Chooser. */
-  private describe(ctx: Context, op: Op): void {
+  /** @internal Describes `ctx`'s pending op for the Chooser. */
+  describe(ctx: Context, op: Op): void {
     const a = ctx.action;
     a.cpu = ctx.cpu!.id;
     a.sched = false;
@@ -1372,8 +1334,8 @@ export class Kernel {
     }
   }
 
-  /** Whether `ctx`'s pending op can execute now. */
-  private enabled(ctx: Context, cpu: Cpu): boolean {
+  /** @internal Whether `ctx`'s pending op can execute now. */
+  enabled(ctx: Context, cpu: Cpu): boolean {
     const sbEmpty = cpu.sb.entries.length === 0;
     switch (ctx.pendingCode) {
       case OP.LOCK:
@@ -1389,8 +1351,8 @@ export class Kernel {
     }
   }
 
-  /** Executes `ctx`'s pending op and runs it on to its next visible op. */
-  private execute(ctx: Context): void {
+  /** @internal Executes `ctx`'s pending op and runs it on to its next visible op. */
+  execute(ctx: Context): void {
     const op = ctx.pending!;
     const code = ctx.pendingCode;
     const cpu = ctx.cpu!;
@@ -1420,8 +1382,8 @@ export class Kernel {
     this.advance(ctx, this.execOp(ctx, cpu, op, code));
   }
 
-  /** Executes a visible operation other than schedule() and returns its result. */
-  private execOp(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
+  /** @internal Executes a visible operation other than schedule() and returns its result. */
+  execOp(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
     const save = cur.cpu;
     const saveTask = cur.task;
     const saveStepping = cpu.stepping;
@@ -1440,8 +1402,9 @@ export class Kernel {
   /**
    * execOp, with `cur` already describing `cpu` (inside `advance`). `code` is `op.code`, read
    * once by the caller: each case says which operation that makes `op`.
+   * @internal
    */
-  private execOpHere(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
+  execOpHere(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
     let value: unknown;
     switch (code) {
       case OP.LOAD: {
@@ -1532,8 +1495,9 @@ export class Kernel {
   /**
    * Whether `cpu` is the only place anything can happen now (timed fast path): every other CPU
    * is busy with a cost or idle with nothing to take, no interrupt is waiting, no event is due.
+   * @internal
    */
-  private alone(cpu: Cpu): boolean {
+  alone(cpu: Cpu): boolean {
     if (this.steps >= this.maxStepsRun) return false;
     if (cpu.pendingIrqs.length > 0) return false;
     if (this.heap.peekTime() <= this.now) return false;
@@ -1559,8 +1523,9 @@ export class Kernel {
    * Collects the enabled actions (into the parallel arrays `actKind`, `actCtx`, `actCpu`,
    * `actCell` and `infos`, `nAct` of them); returns whether action 0 continues the CPU that ran
    * last. Nothing is allocated for CPU operations: their ActionInfo is the context's own record.
+   * @internal
    */
-  private collect(): boolean {
+  collect(): boolean {
     const infos = this.infos;
     let n = 0;
     const timed = this.timed;
@@ -1636,7 +1601,7 @@ export class Kernel {
         this.actCpu[n++] = cpu;
       }
       if (this.fgEvents > 0 || (this.heap.size > 0 && n > 0)) {
-        this.skipCancelled();
+        skipCancelled(this);
         if (this.heap.size > 0) {
           const ev = this.heap.peek();
           infos[n] = {
@@ -1657,8 +1622,8 @@ export class Kernel {
     return continues;
   }
 
-  /** Runs action `i` of the last `collect()`. */
-  private runAction(i: number): void {
+  /** @internal Runs action `i` of the last `collect()`. */
+  runAction(i: number): void {
     switch (this.actKind[i]) {
       case ACT_OP: {
         const ctx = this.actCtx[i]!;
@@ -1679,11 +1644,12 @@ export class Kernel {
         this.takeIrq(this.actCpu[i]!);
         return;
       default:
-        this.fireNext();
+        fireNext(this);
     }
   }
 
-  private anyStealable(): boolean {
+  /** @internal */
+  anyStealable(): boolean {
     const cpus = this.cpus;
     for (let i = 0; i < cpus.length; i++) {
       const q = cpus[i]!.runqueue;
@@ -1692,60 +1658,8 @@ export class Kernel {
     return false;
   }
 
-  private skipCancelled(): void {
-    while (this.heap.size > 0 && this.heap.peek().cancelled) this.heap.pop().queued = false;
-  }
-
-  /** Pops and fires the next timed event (advancing the clock to it). */
-  private fireNext(): void {
-    this.skipCancelled();
-    const t = this.heap.peekTime();
-    const ev = this.heap.pop();
-    ev.queued = false;
-    this.fire(ev, t);
-  }
-
-  /**
-   * Fires every event due now, in heap order, until a violation stops the run (timed runs).
-   * Cancelled events are dropped as they come up.
-   */
-  private fireDue(): void {
-    const heap = this.heap;
-    while (heap.size > 0 && this.stopStatus === null) {
-      const t = heap.peekTime();
-      if (t > this.now) return;
-      const ev = heap.pop();
-      ev.queued = false;
-      if (!ev.cancelled) this.fire(ev, t);
-    }
-  }
-
-  /** Fires `ev`, popped from the heap at time `t`. */
-  private fire(ev: Timed, t: number): void {
-    if (t > this.now) this.now = t;
-    if (!ev.background) this.fgEvents--;
-    ev.cancelled = true;
-    if (ev.kind === 'cpu') {
-      const cpu = this.cpus[ev.cpu]!;
-      cpu.busy = false;
-      cpu.costEvent = null;
-      const top = cpu.top();
-      if (top === null) return;
-      top.needsResume = true;
-      if (this.timed) this.maybeTakeIrq(cpu);
-      // An interrupt taken here that ended at once has resumed `top` already (finish): a second
-      // resume would skip the operation it stopped in front of.
-      if (cpu.top() === top && !cpu.busy && top.needsResume) this.advance(top, undefined);
-      return;
-    }
-    if (ev.kind === 'wake') {
-      this.try_to_wake_up(ev.task!, TASK_NORMAL);
-      return;
-    }
-    ev.fn!();
-  }
-
-  private finished(): boolean {
+  /** @internal */
+  finished(): boolean {
     if (this.live > 0) return false;
     for (const c of this.cpus) if (c.sb.entries.length > 0) return false;
     return true;
@@ -1771,7 +1685,7 @@ export class Kernel {
       for (;;) {
         if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         if (timed) {
-          this.fireDue();
+          fireDue(this);
           if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         }
         if (this.finished()) break;
@@ -1782,7 +1696,7 @@ export class Kernel {
           // Collecting may have run a task to its end (one refilled onto an idle CPU).
           if (this.finished()) break;
           if (timed) {
-            this.skipCancelled();
+            skipCancelled(this);
             if (this.heap.size > 0 && this.fgEvents > 0) {
               const t = this.heap.peekTime();
               if (t > until) {
@@ -1851,8 +1765,8 @@ export class Kernel {
     };
   }
 
-  /** Describes every blocked task and spinning CPU as a hang violation. */
-  private reportHang(): void {
+  /** @internal Describes every blocked task and spinning CPU as a hang violation. */
+  reportHang(): void {
     const lines: string[] = [];
     for (const t of this.tasks) {
       if (t.exited || t.daemon) continue;
