@@ -22,7 +22,7 @@ import { current } from './current.js';
 import { EventHeap } from './heap.js';
 import { keyed } from './keyed.js';
 import { LockValidator } from './lockdep.js';
-import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
+import { bufferStore, drain, fenceLocal, load, type MemoryModel, MemorySystem } from './memory.js';
 import type {
   AtomicOp,
   CostOp,
@@ -41,7 +41,7 @@ import type {
   WakeOp,
 } from './ops.js';
 import { OP, type Op, type Primitive } from './ops.js';
-import { Spinlock } from './spinlock.js';
+import { acquire, lockPending, Spinlock, trylock, unlock } from './spinlock.js';
 import {
   Context,
   GeneratorPrototype,
@@ -839,23 +839,23 @@ export class Kernel {
             const st = o as StoreOp;
             if (st.how === 'smp_store_mb') {
               // smp_store_mb: the store enters the buffer, then a full barrier waits for it.
-              this.bufferStore(cpu, st.cell, st.value, false, 'WRITE_ONCE');
-              if (this.fenceLocal(cpu, 'smp_mb')) continue;
+              bufferStore(this, cpu, st.cell, st.value, false, 'WRITE_ONCE');
+              if (fenceLocal(this, cpu, 'smp_mb')) continue;
               ctx.pending = MB_OP;
               ctx.pendingCode = OP.FENCE;
               ctx.described = false;
               return;
             }
-            this.bufferStore(cpu, st.cell, st.value, st.how === 'smp_store_release', st.how);
+            bufferStore(this, cpu, st.cell, st.value, st.how === 'smp_store_release', st.how);
             continue;
           }
           case OP.FENCE:
-            if (this.fenceLocal(cpu, (o as FenceOp).kind)) continue;
+            if (fenceLocal(this, cpu, (o as FenceOp).kind)) continue;
             break;
           case OP.UNLOCK: {
             if (this.sc) break;
             const u = o as UnlockOp;
-            this.unlock(ctx, cpu, u.lock, u.flavour);
+            unlock(this, ctx, cpu, u.lock, u.flavour);
             continue;
           }
           case OP.IRQ: {
@@ -867,7 +867,7 @@ export class Kernel {
             if (this.tracing) this.emit('note', { text: (o as NoteOp).text });
             continue;
           case OP.LOCK:
-            this.lockPending(ctx, cpu, o as LockOp);
+            lockPending(this, ctx, cpu, o as LockOp);
             break;
           default:
             break;
@@ -999,69 +999,6 @@ export class Kernel {
   // Memory operations
 
   /** @internal */
-  bufferStore(cpu: Cpu, cell: Cell, value: number, release: boolean, how: string): void {
-    const sb = cpu.sb;
-    if (release) sb.epoch++;
-    sb.entries.push({ cell, value, epoch: sb.epoch });
-    if (this.tracing) this.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
-  }
-
-  /** @internal Executes a fence if it is local now; returns false if it must wait for the store buffer. */
-  fenceLocal(cpu: Cpu, kind: string): boolean {
-    const model = this.config.memoryModel;
-    if (kind === 'barrier') return true;
-    if (kind === 'smp_wmb') {
-      if (model === 'pso' || model === 'invq') cpu.sb.epoch++;
-      if (this.tracing) this.emit('mem.fence', { op: kind });
-      return true;
-    }
-    if (kind === 'smp_rmb') {
-      if (model === 'invq') this.mem.flush(cpu.id);
-      if (this.tracing) this.emit('mem.fence', { op: kind });
-      return true;
-    }
-    // smp_mb
-    if (cpu.sb.entries.length > 0) return false;
-    if (model === 'invq') this.mem.flush(cpu.id);
-    if (this.tracing) this.emit('mem.fence', { op: kind });
-    return true;
-  }
-
-  /** @internal */
-  load(cpu: Cpu, cell: Cell, how: string): number {
-    const model = this.config.memoryModel;
-    const buffered = model === 'sc' ? undefined : cpu.sb.lookup(cell);
-    let value: number;
-    let from: 'memory' | 'buffer' | 'stale' = 'memory';
-    if (buffered !== undefined) {
-      value = buffered;
-      from = 'buffer';
-    } else if (model === 'invq') {
-      const lo = this.mem.staleRange(cpu.id, cell);
-      const n = cell.hist.length - lo;
-      const idx = lo + (n > 1 ? this.choose(n, 'load') : 0);
-      cell.seen[cpu.id] = idx;
-      value = cell.hist[idx]!;
-      if (idx < cell.hist.length - 1) from = 'stale';
-    } else {
-      value = cell.value;
-    }
-    if (how === 'smp_load_acquire' && model === 'invq') this.mem.flush(cpu.id);
-    if (this.tracing) this.emit('mem.load', { cell: cell.name, value, from, op: how });
-    return value;
-  }
-
-  /** @internal */
-  drain(cpu: Cpu, idx: number): void {
-    const e = cpu.sb.entries.splice(idx, 1)[0] as SbEntry;
-    this.mem.commit(cpu.id, e.cell, e.value);
-    const save = cur.cpu;
-    cur.cpu = cpu;
-    if (this.tracing) this.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
-    cur.cpu = save;
-  }
-
-  /** @internal */
   irqOp(cpu: Cpu, action: string, flags: number): number {
     switch (action) {
       case 'disable':
@@ -1096,93 +1033,6 @@ export class Kernel {
 
   // ------------------------------------------------------------------------------------------
   // Spinlocks
-
-  /** @internal */
-  lockPending(ctx: Context, cpu: Cpu, op: LockOp): void {
-    const lock = op.lock;
-    ctx.irqFlags = cpu.irqsOff ? 1 : 0;
-    if (op.flavour === 'spin_lock_irqsave' || op.flavour === 'spin_lock_irq') {
-      cpu.irqsOff = true;
-    } else if (op.flavour === 'spin_lock_bh') {
-      cpu.bhOff++;
-    }
-    if (lock.owner === ctx) {
-      this.lockdep.acquire(
-        lock.lockClass,
-        ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
-        { task: ctx.name, step: this.steps },
-        ctx.kind === 'irq',
-        !cpu.irqsOff,
-      );
-      this.violations.push(...this.lockdep.violations.splice(0));
-    }
-    if (lock.cell.value !== 0 && lock.owner !== null) {
-      cpu.spinning = lock;
-      if (this.tracing) this.emit('lock.spin', { lock: lock.name, holder: lock.owner.id });
-    }
-  }
-
-  /** @internal */
-  acquire(ctx: Context, cpu: Cpu, lock: Spinlock, kind: string): void {
-    cpu.spinning = null;
-    if (this.config.lockdep && lock.owner !== ctx) {
-      this.lockdep.acquire(
-        lock.lockClass,
-        ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
-        { task: ctx.name, step: this.steps },
-        ctx.kind === 'irq',
-        // Held with interrupts enabled? (spin_lock_irqsave/_irq disabled them at lockPending.)
-        !cpu.irqsOff,
-      );
-      if (this.lockdep.violations.length > 0) {
-        for (const v of this.lockdep.violations.splice(0)) {
-          this.violations.push(v);
-          if (this.tracing) this.emit('violation', { violationKind: v.kind, message: v.message });
-        }
-      }
-    }
-    this.mem.commit(cpu.id, lock.cell, 1);
-    if (this.config.memoryModel === 'invq') this.mem.flush(cpu.id);
-    lock.owner = ctx;
-    lock.since = this.steps;
-    if (kind === 'spin_lock_irqsave' || kind === 'spin_lock_irq') lock.savedFlags = ctx.irqFlags;
-    ctx.held.push(lock);
-    if (this.tracing) this.emit('lock.acquire', { lock: lock.name, lockKind: kind });
-  }
-
-  /** @internal */
-  unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
-    if (lock.owner !== ctx) {
-      throw new Error(
-        `${ctx.name} unlocks '${lock.name}' which it does not hold (${lock.owner === null ? 'it is free' : `held by ${lock.owner.name}`})`,
-      );
-    }
-    // Usually the innermost lock: pop it (no search); else close the gap (no array made,
-    // unlike splice).
-    const held = ctx.held;
-    const last = held.length - 1;
-    if (held[last] !== lock) {
-      const i = held.lastIndexOf(lock);
-      for (let j = i + 1; j <= last; j++) held[j - 1] = held[j]!;
-    }
-    held.pop();
-    lock.owner = null;
-    if (this.sc) {
-      this.mem.commit(cpu.id, lock.cell, 0);
-      if (this.tracing)
-        this.emit('mem.store', { cell: lock.cell.name, value: 0, buffered: false, op: 'spin_unlock' });
-    } else {
-      this.bufferStore(cpu, lock.cell, 0, true, 'spin_unlock');
-    }
-    if (this.tracing) this.emit('lock.release', { lock: lock.name, lockKind: flavour });
-    if (flavour === 'spin_lock_irqsave') {
-      cpu.irqsOff = lock.savedFlags !== 0;
-    } else if (flavour === 'spin_lock_irq') {
-      cpu.irqsOff = false;
-    } else if (flavour === 'spin_lock_bh') {
-      cpu.bhOff--;
-    }
-  }
 
   // ------------------------------------------------------------------------------------------
   // The scheduler core
@@ -1409,7 +1259,7 @@ export class Kernel {
     switch (code) {
       case OP.LOAD: {
         const o = op as LoadOp;
-        value = this.load(cpu, o.cell, o.how);
+        value = load(this, cpu, o.cell, o.how);
         break;
       }
       case OP.STORE: {
@@ -1429,7 +1279,7 @@ export class Kernel {
               buffered: false,
               op: 'WRITE_ONCE',
             });
-          this.fenceLocal(cpu, 'smp_mb');
+          fenceLocal(this, cpu, 'smp_mb');
         } else {
           if (this.tracing)
             this.emit('mem.store', { cell: o.cell.name, value: o.value, buffered: false, op: o.how });
@@ -1450,28 +1300,20 @@ export class Kernel {
         break;
       }
       case OP.FENCE:
-        this.fenceLocal(cpu, (op as FenceOp).kind);
+        fenceLocal(this, cpu, (op as FenceOp).kind);
         break;
       case OP.LOCK: {
         const o = op as LockOp;
-        this.acquire(ctx, cpu, o.lock, o.flavour);
+        acquire(this, ctx, cpu, o.lock, o.flavour);
         break;
       }
       case OP.TRYLOCK: {
-        const o = op as TrylockOp;
-        if (o.lock.cell.value === 0) {
-          this.acquire(ctx, cpu, o.lock, 'spin_trylock');
-          value = 1;
-        } else {
-          if (this.tracing)
-            this.emit('mem.rmw', { cell: o.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
-          value = 0;
-        }
+        value = trylock(this, ctx, cpu, (op as TrylockOp).lock);
         break;
       }
       case OP.UNLOCK: {
         const o = op as UnlockOp;
-        this.unlock(ctx, cpu, o.lock, o.flavour);
+        unlock(this, ctx, cpu, o.lock, o.flavour);
         break;
       }
       case OP.WAKE: {
@@ -1634,7 +1476,8 @@ export class Kernel {
       case ACT_DRAIN: {
         const cpu = this.actCpu[i]!;
         const cell = this.actCell[i];
-        this.drain(
+        drain(
+          this,
           cpu,
           cpu.sb.entries.findIndex((x) => x.cell === cell),
         );
