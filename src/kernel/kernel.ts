@@ -19,7 +19,9 @@ import type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from './chooser.js';
 import { RecordingChooser, seeded } from './chooser.js';
 import { Cpu, type IrqRequest } from './cpu.js';
 import { current } from './current.js';
+import { finished, reportHang } from './hang.js';
 import { EventHeap } from './heap.js';
+import { IRQ_ACTOR_BASE, irqOp, maybeTakeIrq, takeIrq } from './irq.js';
 import { keyed } from './keyed.js';
 import { LockValidator } from './lockdep.js';
 import { bufferStore, drain, fenceLocal, load, type MemoryModel, MemorySystem } from './memory.js';
@@ -41,9 +43,10 @@ import type {
   WakeOp,
 } from './ops.js';
 import { OP, type Op, type Primitive } from './ops.js';
+import { anyStealable, enqueue, placeCpu, refill, schedule } from './runqueue.js';
 import { acquire, lockPending, Spinlock, trylock, unlock } from './spinlock.js';
 import {
-  Context,
+  type Context,
   GeneratorPrototype,
   isGenerator,
   type SpawnOptions,
@@ -145,14 +148,6 @@ export interface RunResult {
   readonly choices: readonly number[];
 }
 
-/** An interrupt handler, then the interrupt-exit hook (tq_immediate) in the same context. */
-function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<void> {
-  yield handler();
-  const hook = k.irqExitHook;
-  const exit = hook === null ? null : hook();
-  if (exit !== null) yield exit;
-}
-
 /** A name of `Kernel.stats` and what was counted under it since `stats` was last read. */
 export interface Counter {
   readonly name: string;
@@ -167,9 +162,6 @@ export interface Counter {
 export function counter(name: string): (k: Kernel) => Counter {
   return keyed((k: Kernel) => k.counterOf(name));
 }
-
-/** Interrupt context names (`irq:<name>`), made once per interrupt name. */
-const irqContextNames = new Map<string, string>();
 
 /**
  * `current`, as a constant of this module: the optimising compiler folds a module's own constant
@@ -196,7 +188,6 @@ const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
 const PLACEHOLDER: KernelCode<unknown> = (function* () {})();
 
 const DRAIN_ACTOR_BASE = -1_000_000;
-const IRQ_ACTOR_BASE = -2_000_000;
 const TIMER_ACTOR = -3_000_000;
 
 /** Kinds of enabled actions. */
@@ -511,9 +502,9 @@ export class Kernel {
     t.native = isGenerator(t.gen);
     this.taskList.add(t);
     if (!t.daemon) this.live++;
-    const target = opts.cpu ?? this.placeCpu(t);
+    const target = opts.cpu ?? placeCpu(this, t);
     if (this.tracing) this.emit('task.new', { task: pid, name, onCpu: target });
-    this.enqueue(t, this.cpus[target]!);
+    enqueue(this, t, this.cpus[target]!);
     return t;
   }
 
@@ -545,87 +536,6 @@ export class Kernel {
   /** The task running on the current CPU (null in interrupt context or outside a step). */
   get current(): Task | null {
     return cur.task;
-  }
-
-  /** @internal */
-  placeCpu(t: Task): number {
-    if (t.pinned >= 0) return t.pinned;
-    const last = t.cpu;
-    if (last !== null && last.task === null && last.runqueue.length === 0) return last.id;
-    for (const c of this.cpus)
-      if (c.task === null && c.runqueue.length === 0 && c.stack.length === 0) return c.id;
-    if (last !== null) return last.id;
-    let best = this.cpus[0]!;
-    for (const c of this.cpus) if (c.runqueue.length < best.runqueue.length) best = c;
-    return best.id;
-  }
-
-  /** @internal */
-  enqueue(t: Task, cpu: Cpu): void {
-    t.cpu = cpu;
-    const idle = cpu.task === null && cpu.stack.length === 0;
-    if (idle && cpu.runqueue.length === 0) {
-      // An idle CPU with an empty queue takes `t` at once (what refill would pick).
-      this.switchTo(cpu, t, -1, 'TASK_RUNNING');
-      return;
-    }
-    t.queued = true;
-    cpu.runqueue.push(t);
-    if (idle) this.refill(cpu);
-  }
-
-  /** @internal An idle CPU takes the next runnable task (its own queue first, then steals). */
-  refill(cpu: Cpu): void {
-    if (cpu.task !== null || cpu.stack.length > 0) return;
-    const next = this.pickNext(cpu);
-    if (next === undefined) return;
-    this.switchTo(cpu, next, -1, 'TASK_RUNNING');
-  }
-
-  /** @internal The next task for an idle `cpu`: its own queue's head, else one stolen from another CPU. */
-  pickNext(cpu: Cpu): Task | undefined {
-    let next = cpu.runqueue.shift();
-    if (next === undefined) {
-      for (const other of this.cpus) {
-        if (other === cpu) continue;
-        const q = other.runqueue;
-        let i = 0;
-        while (i < q.length && q[i]!.pinned >= 0) i++;
-        if (i < q.length) {
-          next = q.splice(i, 1)[0]!;
-          if (this.tracing) this.emit('sched.migrate', { task: next.id, from: other.id, to: cpu.id });
-          break;
-        }
-      }
-    }
-    return next;
-  }
-
-  /** @internal */
-  switchTo(cpu: Cpu, next: Task, prev: number, prevState: string): void {
-    const n = this.switchIn(cpu, next, prev, prevState);
-    if (n !== null) this.advance(n, undefined);
-  }
-
-  /** @internal Puts `next` on `cpu`; returns it to be resumed now, or null when a switch cost delays it. */
-  switchIn(cpu: Cpu, next: Task, prev: number, prevState: string): Task | null {
-    next.queued = false;
-    next.cpu = cpu;
-    cpu.task = next;
-    cpu.stack.push(next);
-    next.switches++;
-    this.nSwitches++;
-    if (this.tracing) {
-      const save = cur.cpu;
-      cur.cpu = cpu;
-      this.emit('sched.switch', { prev, next: next.id, prevState });
-      cur.cpu = save;
-    }
-    if (this.timed && this.config.switchNs > 0) {
-      startCost(this, cpu, this.config.switchNs);
-      return null;
-    }
-    return next;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -669,47 +579,7 @@ export class Kernel {
     if (c === undefined) throw new Error(`raise_irq('${name}'): CPU ${target} does not exist`);
     c.pendingIrqs.push({ name, handler });
     if (this.tracing) this.emit('irq.raise', { irq: name, target });
-    if (this.timed) this.maybeTakeIrq(c);
-  }
-
-  /** @internal */
-  maybeTakeIrq(c: Cpu): void {
-    if (c.irqsOff || c.pendingIrqs.length === 0) return;
-    const top = c.top();
-    if (top !== null && (top.kind === 'irq' || top === c.stepping)) return; // no nesting; not mid-step
-    if (c.busy) {
-      // The interrupt cuts into a cost: the rest of it resumes when the handler is done.
-      if (top === null || c.costEvent === null) return;
-      c.costEvent.cancel();
-      c.costEvent = null;
-      top.suspendedCost = Math.max(0, c.costEnd - this.now);
-      // A cost ending right now is over: the context resumes when the handler returns.
-      if (top.suspendedCost === 0) top.needsResume = true;
-      c.busy = false;
-    }
-    this.takeIrq(c);
-  }
-
-  /** @internal */
-  takeIrq(c: Cpu): void {
-    const req = c.pendingIrqs.shift() as IrqRequest;
-    // The exit hook is looked up when the handler ends: a handler may be what installs it
-    // (the first use of tq_immediate), and its routines must still run at this exit.
-    const body = irqBody(this, req.handler);
-    let name = irqContextNames.get(req.name);
-    if (name === undefined) {
-      name = `irq:${req.name}`;
-      irqContextNames.set(req.name, name);
-    }
-    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, name, 'irq', body);
-    ctx.cpu = c;
-    c.stack.push(ctx);
-    c.irqsOff = true;
-    const save = cur.cpu;
-    cur.cpu = c;
-    if (this.tracing) this.emit('irq.enter', { irq: req.name });
-    cur.cpu = save;
-    this.advance(ctx, undefined);
+    if (this.timed) maybeTakeIrq(this, c);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -860,7 +730,7 @@ export class Kernel {
           }
           case OP.IRQ: {
             const q = o as IrqOp;
-            value = this.irqOp(cpu, q.action, q.flags);
+            value = irqOp(this, cpu, q.action, q.flags);
             continue;
           }
           case OP.NOTE:
@@ -892,7 +762,7 @@ export class Kernel {
             this.lastCpu = cpu.id;
             // The task sleeps or yields: carry on here with whatever this CPU runs next, in
             // this same loop (a trampoline: no recursion however many switches follow).
-            const nx = this.schedule(ctx as Task, cpu, (o as ScheduleOp).on);
+            const nx = schedule(this, ctx as Task, cpu, (o as ScheduleOp).on);
             if (nx === null || this.stopStatus !== null) return;
             ctx = nx;
             cpu.stepping = ctx;
@@ -923,7 +793,7 @@ export class Kernel {
       cpu.stepping = saveStepping;
     }
     // An interrupt raised for this CPU during the step is taken at its end.
-    if (saveStepping === null && this.timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
+    if (saveStepping === null && this.timed && cpu.pendingIrqs.length > 0) maybeTakeIrq(this, cpu);
   }
 
   /** @internal Resumes `ctx`'s innermost caller (`calls`, not empty) as its running frame. */
@@ -963,10 +833,10 @@ export class Kernel {
       cpu.irqsOff = false;
       const below = cpu.top();
       if (below === null) {
-        this.refill(cpu);
+        refill(this, cpu);
         return;
       }
-      if (this.timed) this.maybeTakeIrq(cpu);
+      if (this.timed) maybeTakeIrq(this, cpu);
       if (cpu.top() !== below || cpu.busy) return;
       if (below.suspendedCost > 0) {
         const ns = below.suspendedCost;
@@ -992,44 +862,11 @@ export class Kernel {
     if (!t.daemon) this.live--;
     cpu.task = null;
     if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_ZOMBIE' });
-    this.refill(cpu);
+    refill(this, cpu);
   }
 
   // ------------------------------------------------------------------------------------------
   // Memory operations
-
-  /** @internal */
-  irqOp(cpu: Cpu, action: string, flags: number): number {
-    switch (action) {
-      case 'disable':
-        cpu.irqsOff = true;
-        if (this.tracing) this.emit('irq.disable', {});
-        return 0;
-      case 'enable':
-        cpu.irqsOff = false;
-        if (this.tracing) this.emit('irq.enable', {});
-        return 0;
-      case 'save': {
-        const f = cpu.irqsOff ? 1 : 0;
-        cpu.irqsOff = true;
-        if (this.tracing) this.emit('irq.disable', {});
-        return f;
-      }
-      case 'restore':
-        cpu.irqsOff = flags !== 0;
-        if (!cpu.irqsOff) this.emit('irq.enable', {});
-        return 0;
-      case 'bh_disable':
-        cpu.bhOff++;
-        return 0;
-      case 'bh_enable':
-        if (cpu.bhOff === 0) throw new Error('local_bh_enable() without a matching local_bh_disable()');
-        cpu.bhOff--;
-        return 0;
-      default:
-        throw new Error(`unknown irq op ${action}`);
-    }
-  }
 
   // ------------------------------------------------------------------------------------------
   // Spinlocks
@@ -1038,68 +875,6 @@ export class Kernel {
   // The scheduler core
 
   /** schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts). */
-  /**
-   * schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts), or
-   * yields to the next runnable task. Returns the context to resume on `cpu` now (`t` itself,
-   * the task switched to, or null when the CPU went idle or a switch cost runs first).
-   * @internal
-   */
-  schedule(t: Task, cpu: Cpu, on: string): Context | null {
-    const checks = this.scheduleChecks;
-    if (checks.length > 0) {
-      for (const chk of checks) {
-        const msg = chk(t, on);
-        if (msg !== undefined) {
-          this.violation('bug', msg);
-          return null;
-        }
-      }
-    }
-    if (this.config.lockdep && t.held.length > 0) {
-      this.lockdep.sleepWithLocks(
-        t.name,
-        t.held.map((l) => l.name),
-        this.steps,
-      );
-      for (const v of this.lockdep.violations.splice(0)) {
-        this.violations.push(v);
-        if (this.tracing) this.emit('violation', { violationKind: v.kind, message: v.message });
-      }
-    }
-    let state = t.state.value;
-    if (state === TASK_INTERRUPTIBLE && t.sigpending) {
-      state = TASK_RUNNING;
-      this.mem.commit(cpu.id, t.state, TASK_RUNNING);
-    }
-    if (state !== TASK_RUNNING) {
-      t.sleeping = true;
-      t.waitingOn = on;
-      t.sleepSince = this.steps;
-      if (this.tracing) this.emit('sched.sleep', { task: t.id, state: stateName(state), on });
-      if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: stateName(state) });
-      cpu.stack.pop();
-      cpu.task = null;
-      const next = this.pickNext(cpu);
-      return next === undefined ? null : this.switchIn(cpu, next, -1, 'TASK_RUNNING');
-    }
-    if (cpu.runqueue.length > 0) {
-      // Give the CPU to the next runnable task; we go to the back of the queue.
-      cpu.stack.pop();
-      cpu.task = null;
-      t.queued = true;
-      cpu.runqueue.push(t);
-      const next = cpu.runqueue.shift()!;
-      if (next === t) {
-        t.queued = false;
-        cpu.task = t;
-        cpu.stack.push(t);
-        return t;
-      }
-      if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_RUNNING' });
-      return this.switchIn(cpu, next, t.id, 'TASK_RUNNING');
-    }
-    return t;
-  }
 
   /** try_to_wake_up(): 1 if `t` was in a state of `mask` and is now TASK_RUNNING. */
   try_to_wake_up(t: Task, mask: number): number {
@@ -1117,7 +892,7 @@ export class Kernel {
       t.sleeping = false;
       t.waitingOn = '';
       t.sleepSince = -1;
-      this.enqueue(t, this.cpus[this.placeCpu(t)]!);
+      enqueue(this, t, this.cpus[placeCpu(this, t)]!);
     }
     return 1;
   }
@@ -1221,7 +996,7 @@ export class Kernel {
       cur.task = cpu.task;
       let nx: Context | null;
       try {
-        nx = this.schedule(ctx as Task, cpu, (op as ScheduleOp).on);
+        nx = schedule(this, ctx as Task, cpu, (op as ScheduleOp).on);
       } finally {
         cur.cpu = save;
         cur.task = saveTask;
@@ -1380,13 +1155,13 @@ export class Kernel {
     for (let k = 0; k < ncpu; k++) {
       const cpu = cpus[(start + k) % ncpu]!;
       if (cpu.busy) continue;
-      if (timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
+      if (timed && cpu.pendingIrqs.length > 0) maybeTakeIrq(this, cpu);
       if (cpu.stack.length === 0) {
-        if (cpu.runqueue.length > 0) this.refill(cpu);
+        if (cpu.runqueue.length > 0) refill(this, cpu);
         else {
-          if (stealable < 0) stealable = this.anyStealable() ? 1 : 0;
+          if (stealable < 0) stealable = anyStealable(this) ? 1 : 0;
           if (stealable === 1) {
-            this.refill(cpu);
+            refill(this, cpu);
             stealable = -1; // the steal may have taken the last one
           }
         }
@@ -1484,28 +1259,11 @@ export class Kernel {
         return;
       }
       case ACT_IRQ:
-        this.takeIrq(this.actCpu[i]!);
+        takeIrq(this, this.actCpu[i]!);
         return;
       default:
         fireNext(this);
     }
-  }
-
-  /** @internal */
-  anyStealable(): boolean {
-    const cpus = this.cpus;
-    for (let i = 0; i < cpus.length; i++) {
-      const q = cpus[i]!.runqueue;
-      for (let j = 0; j < q.length; j++) if (q[j]!.pinned < 0) return true;
-    }
-    return false;
-  }
-
-  /** @internal */
-  finished(): boolean {
-    if (this.live > 0) return false;
-    for (const c of this.cpus) if (c.sb.entries.length > 0) return false;
-    return true;
   }
 
   /**
@@ -1531,13 +1289,13 @@ export class Kernel {
           fireDue(this);
           if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         }
-        if (this.finished()) break;
+        if (finished(this)) break;
         const continues = this.collect();
         if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
         const n = this.nAct;
         if (n === 0) {
           // Collecting may have run a task to its end (one refilled onto an idle CPU).
-          if (this.finished()) break;
+          if (finished(this)) break;
           if (timed) {
             skipCancelled(this);
             if (this.heap.size > 0 && this.fgEvents > 0) {
@@ -1551,7 +1309,7 @@ export class Kernel {
             }
           }
           status = 'hang';
-          this.reportHang();
+          reportHang(this);
           break;
         }
         if (this.steps >= maxSteps) {
@@ -1606,47 +1364,5 @@ export class Kernel {
       violations: this.violations,
       choices: this.chooser.choices,
     };
-  }
-
-  /** @internal Describes every blocked task and spinning CPU as a hang violation. */
-  reportHang(): void {
-    const lines: string[] = [];
-    for (const t of this.tasks) {
-      if (t.exited || t.daemon) continue;
-      if (t.sleeping) {
-        lines.push(
-          `${t.name} (pid ${t.id}) sleeps in ${stateName(t.state.value)} on ${t.waitingOn || 'nothing named'} since step ${t.sleepSince}` +
-            (t.held.length > 0 ? `, holding ${t.held.map((l) => `'${l.name}'`).join(', ')}` : ''),
-        );
-      } else if (t.cpu !== null && t.cpu.top() === t && t.pending !== null) {
-        const cpu = t.cpu;
-        const lock = cpu.spinning ?? (t.pendingCode === OP.LOCK ? (t.pending as LockOp).lock : null);
-        if (lock !== null) {
-          const h = lock.owner;
-          lines.push(
-            `${t.name} (pid ${t.id}) spins on CPU${cpu.id} for '${lock.name}', held by ${h === null ? 'nobody (released but not yet visible)' : `${h.name} since step ${lock.since}`}`,
-          );
-        } else {
-          // The label of a pending operation is made only when a strategy reads it.
-          if (!t.described) {
-            this.describe(t, t.pending);
-            t.described = true;
-          }
-          lines.push(`${t.name} (pid ${t.id}) is stuck on CPU${cpu.id} in front of '${t.action.label}'`);
-        }
-      } else {
-        lines.push(`${t.name} (pid ${t.id}) is runnable but no CPU takes it`);
-      }
-    }
-    for (const t of this.tasks) {
-      if (!t.daemon || t.exited || !t.sleeping || t.held.length === 0) continue;
-      lines.push(
-        `${t.name} (daemon) sleeps on ${t.waitingOn} holding ${t.held.map((l) => `'${l.name}'`).join(', ')}`,
-      );
-    }
-    this.violation(
-      'hang',
-      `no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
-    );
   }
 }

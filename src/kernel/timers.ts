@@ -10,6 +10,7 @@
 
 import type { Cpu } from './cpu.js';
 import { current as cur } from './current.js';
+import { maybeTakeIrq } from './irq.js';
 import type { Kernel } from './kernel.js';
 import { TASK_NORMAL, type Task } from './task.js';
 
@@ -146,7 +147,7 @@ export function fire(k: Kernel, ev: Timed, t: number): void {
     const top = cpu.top();
     if (top === null) return;
     top.needsResume = true;
-    if (k.timed) k.maybeTakeIrq(cpu);
+    if (k.timed) maybeTakeIrq(k, cpu);
     // An interrupt taken here that ended at once has resumed `top` already (finish): a second
     // resume would skip the operation it stopped in front of.
     if (cpu.top() === top && !cpu.busy && top.needsResume) k.advance(top, undefined);
