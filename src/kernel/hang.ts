@@ -8,6 +8,7 @@
  * kind's rules in opexec.ts.
  */
 import type { Kernel } from './kernel.js';
+import { describe } from './opexec.js';
 import { type LockOp, OP } from './ops.js';
 import { stateName } from './task.js';
 
@@ -38,7 +39,7 @@ export function reportHang(k: Kernel): void {
       } else {
         // The label of a pending operation is made only when a strategy reads it.
         if (!t.described) {
-          k.describe(t, t.pending);
+          describe(k, t, t.pending);
           t.described = true;
         }
         lines.push(`${t.name} (pid ${t.id}) is stuck on CPU${cpu.id} in front of '${t.action.label}'`);

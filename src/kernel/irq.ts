@@ -12,6 +12,7 @@ import type { Cpu, IrqRequest } from './cpu.js';
 import { current as cur } from './current.js';
 import type { Kernel } from './kernel.js';
 import type { KernelCode } from './ops.js';
+import { advance } from './resume.js';
 import { Context } from './task.js';
 
 /** Actor ids of interrupt contexts and of the step loop's interrupt actions count down from here. */
@@ -63,7 +64,7 @@ export function takeIrq(k: Kernel, c: Cpu): void {
   cur.cpu = c;
   if (k.tracing) k.emit('irq.enter', { irq: req.name });
   cur.cpu = save;
-  k.advance(ctx, undefined);
+  advance(k, ctx, undefined);
 }
 
 export function irqOp(k: Kernel, cpu: Cpu, action: string, flags: number): number {

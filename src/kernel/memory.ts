@@ -20,6 +20,7 @@ import type { Cell } from './cell.js';
 import type { Cpu } from './cpu.js';
 import { current as cur } from './current.js';
 import type { Kernel } from './kernel.js';
+import type { RmwOp, StoreOp } from './ops.js';
 
 /** The memory model names accepted by the kernel config and the CLI. */
 export type MemoryModel = 'sc' | 'tso' | 'pso' | 'invq';
@@ -196,4 +197,34 @@ export function drain(k: Kernel, cpu: Cpu, idx: number): void {
   cur.cpu = cpu;
   if (k.tracing) k.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
   cur.cpu = save;
+}
+
+/** A store executed as a step (unbuffered: sc, or a store that waited for its turn). */
+export function store(k: Kernel, cpu: Cpu, o: StoreOp): void {
+  k.mem.commit(cpu.id, o.cell, o.value);
+  if (o.how === 'smp_store_mb') {
+    if (k.tracing)
+      k.emit('mem.store', {
+        cell: o.cell.name,
+        value: o.value,
+        buffered: false,
+        op: 'WRITE_ONCE',
+      });
+    fenceLocal(k, cpu, 'smp_mb');
+  } else {
+    if (k.tracing) k.emit('mem.store', { cell: o.cell.name, value: o.value, buffered: false, op: o.how });
+  }
+}
+
+/** A locked read-modify-write (atomic_*, xchg, cmpxchg): returns the old or the new value. */
+export function rmw(k: Kernel, cpu: Cpu, o: RmwOp): number {
+  const old = o.cell.value;
+  const nv = o.fn(old);
+  if (nv !== old || o.name !== 'cmpxchg') k.mem.commit(cpu.id, o.cell, nv);
+  if (k.config.memoryModel === 'invq') {
+    o.cell.seen[cpu.id] = o.cell.hist.length - 1;
+    if (o.ordered) k.mem.flush(cpu.id);
+  }
+  if (k.tracing) k.emit('mem.rmw', { cell: o.cell.name, old, value: nv, op: o.name });
+  return o.ret === 'old' ? old : nv;
 }

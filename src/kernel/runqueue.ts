@@ -11,6 +11,7 @@
 import type { Cpu } from './cpu.js';
 import { current as cur } from './current.js';
 import type { Kernel } from './kernel.js';
+import { advance } from './resume.js';
 import { type Context, stateName, TASK_INTERRUPTIBLE, TASK_RUNNING, type Task } from './task.js';
 import { startCost } from './timers.js';
 
@@ -67,7 +68,7 @@ export function pickNext(k: Kernel, cpu: Cpu): Task | undefined {
 
 export function switchTo(k: Kernel, cpu: Cpu, next: Task, prev: number, prevState: string): void {
   const n = switchIn(k, cpu, next, prev, prevState);
-  if (n !== null) k.advance(n, undefined);
+  if (n !== null) advance(k, n, undefined);
 }
 
 /** Puts `next` on `cpu`; returns it to be resumed now, or null when a switch cost delays it. */

@@ -12,6 +12,7 @@ import type { Cpu } from './cpu.js';
 import { current as cur } from './current.js';
 import { maybeTakeIrq } from './irq.js';
 import type { Kernel } from './kernel.js';
+import { advance } from './resume.js';
 import { TASK_NORMAL, type Task } from './task.js';
 
 /** A timed event on the heap; it is also the handle returned for cancelling it. */
@@ -150,7 +151,7 @@ export function fire(k: Kernel, ev: Timed, t: number): void {
     if (k.timed) maybeTakeIrq(k, cpu);
     // An interrupt taken here that ended at once has resumed `top` already (finish): a second
     // resume would skip the operation it stopped in front of.
-    if (cpu.top() === top && !cpu.busy && top.needsResume) k.advance(top, undefined);
+    if (cpu.top() === top && !cpu.busy && top.needsResume) advance(k, top, undefined);
     return;
   }
   if (ev.kind === 'wake') {
