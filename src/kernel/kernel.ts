@@ -21,13 +21,13 @@ import { Cpu } from './cpu.js';
 import { current } from './current.js';
 import { EventHeap } from './heap.js';
 import { maybeTakeIrq } from './irq.js';
-import { keyed } from './keyed.js';
 import { LockValidator } from './lockdep.js';
 import { type MemoryModel, MemorySystem } from './memory.js';
 import type { KernelCode } from './ops.js';
 import { PLACEHOLDER } from './resume.js';
 import { enqueue, placeCpu } from './runqueue.js';
 import { Spinlock } from './spinlock.js';
+import { type Counter, counterOf, gauge, readStats, setStat } from './stats.js';
 import { runSteps } from './step.js';
 import {
   type Context,
@@ -42,6 +42,7 @@ import { queueEvent, rearmed, Timed, type TimerHandle } from './timers.js';
 import type { Violation, ViolationKind } from './violation.js';
 
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
+export { type Counter, counter } from './stats.js';
 export type { TimerHandle } from './timers.js';
 
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
@@ -119,21 +120,6 @@ export interface RunResult {
   readonly choices: readonly number[];
 }
 
-/** A name of `Kernel.stats` and what was counted under it since `stats` was last read. */
-export interface Counter {
-  readonly name: string;
-  pending: number;
-}
-
-/**
- * A hot path's counter: `c(k)` is the counter `name` of kernel `k` (made on its first use, when
- * the name takes its place in `stats`), for `k.add(c(k), n)`: `k.count(name, n)` without the
- * Map lookup of the name at every count.
- */
-export function counter(name: string): (k: Kernel) => Counter {
-  return keyed((k: Kernel) => k.counterOf(name));
-}
-
 /**
  * `current`, as a constant of this module: the optimising compiler folds a module's own constant
  * into the code, where an imported binding is loaded and checked at every use.
@@ -192,10 +178,7 @@ export class Kernel {
    * in order with direct writes, and every gauge's value now.
    */
   get stats(): Record<string, number> {
-    if (this.countersDirty) this.flushCounters();
-    const g = this.gauges;
-    for (let i = 0; i < g.length; i++) this.statsRecord[g[i]!.name] = g[i]!.read();
-    return this.statsRecord;
+    return readStats(this);
   }
   /** @internal Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
   nSwitches = 0;
@@ -356,15 +339,7 @@ export class Kernel {
 
   /** The counter `name` of `stats`, made on first use (the name then takes its place in `stats`). */
   counterOf(name: string): Counter {
-    const counters = this.counters ?? (this.counters = new Map());
-    let c = counters.get(name);
-    if (c === undefined) {
-      c = { name, pending: 0 };
-      counters.set(name, c);
-      // Names keep the order of their first use.
-      if (this.statsRecord[name] === undefined) this.statsRecord[name] = 0;
-    }
-    return c;
+    return counterOf(this, name);
   }
 
   /** Adds `n` to counter `c` of this kernel (from `counterOf`, or a hot path's `counter`). */
@@ -379,29 +354,12 @@ export class Kernel {
    * place in `stats` now; a second gauge of the same name replaces the first.
    */
   gauge(name: string, read: () => number): void {
-    const i = this.gauges.findIndex((g) => g.name === name);
-    if (i >= 0) this.gauges.splice(i, 1);
-    this.gauges.push({ name, read });
-    this.statsRecord[name] = read();
+    gauge(this, name, read);
   }
 
   /** Sets `stats[name]` to `value` (a gauge) without adding in the pending counts first. */
   setStat(name: string, value: number): void {
-    const c = this.counters?.get(name);
-    if (c !== undefined) c.pending = 0;
-    this.statsRecord[name] = value;
-  }
-
-  /** @internal */
-  flushCounters(): void {
-    this.countersDirty = false;
-    const rec = this.statsRecord;
-    if (this.counters === null) return;
-    for (const c of this.counters.values()) {
-      if (c.pending === 0) continue;
-      rec[c.name] = (rec[c.name] ?? 0) + c.pending;
-      c.pending = 0;
-    }
+    setStat(this, name, value);
   }
 
   /** Records a violation; kinds other than lock-validator stop the run. */
