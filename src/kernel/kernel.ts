@@ -17,44 +17,33 @@ import type { TraceEvent, TraceKind, TracePayloads } from '../trace/events.js';
 import { Cell } from './cell.js';
 import type { ActionInfo, ChoicePoint, ChoiceWhy, Chooser } from './chooser.js';
 import { RecordingChooser, seeded } from './chooser.js';
-import { Cpu, type IrqRequest } from './cpu.js';
+import { Cpu } from './cpu.js';
 import { current } from './current.js';
 import { EventHeap } from './heap.js';
-import { keyed } from './keyed.js';
+import { maybeTakeIrq } from './irq.js';
 import { LockValidator } from './lockdep.js';
-import { type MemoryModel, MemorySystem, type SbEntry } from './memory.js';
-import type {
-  AtomicOp,
-  CostOp,
-  FenceOp,
-  IrqOp,
-  KernelCall,
-  KernelCode,
-  LoadOp,
-  LockOp,
-  NoteOp,
-  RmwOp,
-  ScheduleOp,
-  StoreOp,
-  TrylockOp,
-  UnlockOp,
-  WakeOp,
-} from './ops.js';
-import { OP, type Op, type Primitive } from './ops.js';
+import { type MemoryModel, MemorySystem } from './memory.js';
+import type { KernelCode } from './ops.js';
+import { PLACEHOLDER } from './resume.js';
+import { enqueue, placeCpu } from './runqueue.js';
 import { Spinlock } from './spinlock.js';
+import { type Counter, counterOf, gauge, readStats, setStat } from './stats.js';
+import { runSteps } from './step.js';
 import {
-  Context,
-  GeneratorPrototype,
+  type Context,
   isGenerator,
   type SpawnOptions,
-  stateName,
   TASK_INTERRUPTIBLE,
-  TASK_NORMAL,
   TASK_RUNNING,
   Task,
 } from './task.js';
 import { TaskList } from './tasklist.js';
+import { queueEvent, rearmed, Timed, type TimerHandle } from './timers.js';
 import type { Violation, ViolationKind } from './violation.js';
+
+/** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
+export { type Counter, counter } from './stats.js';
+export type { TimerHandle } from './timers.js';
 
 /** Wake-up semantics of wait-queue callbacks (see src/waitqueue). */
 export type WakeSemantics = '2.4-aio' | 'modern';
@@ -131,141 +120,25 @@ export interface RunResult {
   readonly choices: readonly number[];
 }
 
-/** A timed event on the heap; it is also the handle returned for cancelling it. */
-class Timed implements TimerHandle {
-  cancelled = false;
-  /** On the heap (a cancelled event stays there until it comes up). */
-  queued = false;
-  readonly kind: 'cpu' | 'call' | 'irq' | 'wake';
-  readonly cpu: number;
-  readonly fn: (() => void) | null;
-  /** The task a 'wake' event wakes (schedule_timeout's timer), else null. */
-  task: Task | null = null;
-  /** The label, or its first part when `labelId` >= 0 (see `label`). */
-  readonly labelText: string;
-  /** A number the label ends with, or -1. */
-  readonly labelId: number;
-  readonly background: boolean;
-  readonly owner: { fgEvents: number };
-  constructor(
-    owner: { fgEvents: number },
-    kind: 'cpu' | 'call' | 'irq' | 'wake',
-    cpu: number,
-    fn: (() => void) | null,
-    label: string,
-    background: boolean,
-    labelId = -1,
-  ) {
-    this.owner = owner;
-    this.kind = kind;
-    this.cpu = cpu;
-    this.fn = fn;
-    this.labelText = label;
-    this.labelId = labelId;
-    this.background = background;
-  }
-  /** What the event is, for the untimed mode's choices (built only when read). */
-  get label(): string {
-    return this.labelId < 0 ? this.labelText : `${this.labelText} ${this.labelId}`;
-  }
-  cancel(): boolean {
-    if (this.cancelled) return false;
-    this.cancelled = true;
-    if (!this.background) this.owner.fgEvents--;
-    return true;
-  }
-  pending(): boolean {
-    return !this.cancelled;
-  }
-}
-
-/** A handle to a pending timed event, for cancellation. */
-export interface TimerHandle {
-  /** Cancels the event; false if it already fired or was cancelled. */
-  cancel(): boolean;
-  /** True until the event fires or is cancelled. */
-  pending(): boolean;
-}
-
-/** An interrupt handler, then the interrupt-exit hook (tq_immediate) in the same context. */
-function* irqBody(k: Kernel, handler: () => KernelCode<unknown>): KernelCode<void> {
-  yield handler();
-  const hook = k.irqExitHook;
-  const exit = hook === null ? null : hook();
-  if (exit !== null) yield exit;
-}
-
-/** A name of `Kernel.stats` and what was counted under it since `stats` was last read. */
-export interface Counter {
-  readonly name: string;
-  pending: number;
-}
-
-/**
- * A hot path's counter: `c(k)` is the counter `name` of kernel `k` (made on its first use, when
- * the name takes its place in `stats`), for `k.add(c(k), n)`: `k.count(name, n)` without the
- * Map lookup of the name at every count.
- */
-export function counter(name: string): (k: Kernel) => Counter {
-  return keyed((k: Kernel) => k.counterOf(name));
-}
-
-/** Interrupt context names (`irq:<name>`), made once per interrupt name. */
-const irqContextNames = new Map<string, string>();
-
 /**
  * `current`, as a constant of this module: the optimising compiler folds a module's own constant
  * into the code, where an imported binding is loaded and checked at every use.
  */
 const cur = current;
 
-/**
- * The generators' own `next` (%GeneratorPrototype%.next). `resumeGenerator.call(gen, v)` resumes
- * any generator object without looking `next` up (`gen.next(v)`, at a site that sees generators
- * of many functions, looks it up in a megamorphic cache every time). A constant of this module,
- * not an import: the optimising compiler calls a constant it can see straight into the builtin,
- * where an imported binding is loaded and called through the generic call.
- */
-const resumeGenerator = (GeneratorPrototype as Generator).next as (
-  this: KernelCode<unknown>,
-  v: unknown,
-) => IteratorResult<unknown, unknown>;
-
-/** The full barrier an `smp_store_mb` waits in when its store is buffered. */
-const MB_OP: Op = Object.freeze({ code: OP.FENCE, kind: 'smp_mb' });
-
-/** The generator a task holds until its own code is created. */
-const PLACEHOLDER: KernelCode<unknown> = (function* () {})();
-
-const DRAIN_ACTOR_BASE = -1_000_000;
-const IRQ_ACTOR_BASE = -2_000_000;
-const TIMER_ACTOR = -3_000_000;
-
-/** Kinds of enabled actions. */
-const ACT_OP = 0;
-const ACT_DRAIN = 1;
-const ACT_IRQ = 2;
-const ACT_TIMER = 3;
-
-/** Thrown out of the step loop to stop a run (a violation that ends it). */
-class StopRun {
-  readonly status: RunStatus;
-  constructor(status: RunStatus) {
-    this.status = status;
-  }
-}
-
 export class Kernel {
   readonly config: KernelConfig;
-  /** `config.timed` and `config.memoryModel === 'sc'`, read on every step. */
-  private readonly timed: boolean;
-  private readonly sc: boolean;
+  /** @internal `config.timed` and `config.memoryModel === 'sc'`, read on every step. */
+  readonly timed: boolean;
+  /** @internal */
+  readonly sc: boolean;
   /** Simulated time, integer nanoseconds. */
   now = 0;
   /** Steps executed. */
   steps = 0;
   readonly cpus: Cpu[];
-  private readonly taskList = new TaskList();
+  /** @internal */
+  readonly taskList = new TaskList();
   /** The task list: the tasks that have not exited, in pid order (an exited task leaves it). */
   get tasks(): readonly Task[] {
     return this.taskList.live();
@@ -275,26 +148,29 @@ export class Kernel {
     return this.taskList.names();
   }
   readonly mem: MemorySystem;
-  private _lockdep: LockValidator | null = null;
+  /** @internal */
+  _lockdep: LockValidator | null = null;
   /** The lock validator (created on first use). */
   get lockdep(): LockValidator {
     if (this._lockdep === null) this._lockdep = new LockValidator();
     return this._lockdep;
   }
   readonly violations: Violation[] = [];
-  /** Trace events are emitted here as 'trace'. */
-  private _events: EventEmitter<{ trace: [TraceEvent] }> | null = null;
+  /** @internal Trace events are emitted here as 'trace'. */
+  _events: EventEmitter<{ trace: [TraceEvent] }> | null = null;
   /** Trace events are emitted here as 'trace' (the emitter is created on first use). */
   get events(): EventEmitter<{ trace: [TraceEvent] }> {
     if (this._events === null) this._events = new EventEmitter();
     return this._events;
   }
-  private readonly statsRecord: Record<string, number> = {};
-  /** What `count` added under each name since `stats` was last read. */
-  private counters: Map<string, Counter> | null = null;
-  private countersDirty = false;
-  /** Gauges read whenever `stats` is read (see `gauge`). */
-  private readonly gauges: { readonly name: string; readonly read: () => number }[] = [];
+  /** @internal */
+  readonly statsRecord: Record<string, number> = {};
+  /** @internal What `count` added under each name since `stats` was last read. */
+  counters: Map<string, Counter> | null = null;
+  /** @internal */
+  countersDirty = false;
+  /** @internal Gauges read whenever `stats` is read (see `gauge`). */
+  readonly gauges: { readonly name: string; readonly read: () => number }[] = [];
   /**
    * Counters and gauges any subsystem may add to (`count`), set (`setStat`), read from its own
    * state (`gauge`) or write directly; reported in the run's `stats`. Reading it first adds in
@@ -302,14 +178,12 @@ export class Kernel {
    * in order with direct writes, and every gauge's value now.
    */
   get stats(): Record<string, number> {
-    if (this.countersDirty) this.flushCounters();
-    const g = this.gauges;
-    for (let i = 0; i < g.length; i++) this.statsRecord[g[i]!.name] = g[i]!.read();
-    return this.statsRecord;
+    return readStats(this);
   }
-  /** Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
-  private nSwitches = 0;
-  private nWakeups = 0;
+  /** @internal Hot counters, kept as fields and copied into `stats` by `snapshotStats()`. */
+  nSwitches = 0;
+  /** @internal */
+  nWakeups = 0;
   /** Checks run after every step; a returned string is an invariant violation. */
   readonly stepChecks: (() => string | undefined)[] = [];
   /**
@@ -320,29 +194,46 @@ export class Kernel {
   readonly scheduleChecks: ((t: Task, on: string) => string | undefined)[] = [];
   tracing: boolean;
 
-  private readonly chooser: RecordingChooser;
-  private readonly heap = new EventHeap<Timed>(4);
-  /** Timed sc runs: forced moves run inside `advance` (see `alone`). */
-  private fastForward = false;
-  private maxStepsRun = Number.POSITIVE_INFINITY;
-  /** The running `run()`'s time limit (fast path: a cost never carries the clock past it). */
-  private untilRun = Number.POSITIVE_INFINITY;
+  /** @internal */
+  readonly chooser: RecordingChooser;
+  /** @internal */
+  readonly heap = new EventHeap<Timed>(4);
+  /** @internal Timed sc runs: forced moves run inside `advance` (see `alone`). */
+  fastForward = false;
+  /** @internal */
+  maxStepsRun = Number.POSITIVE_INFINITY;
+  /** @internal The running `run()`'s time limit (fast path: a cost never carries the clock past it). */
+  untilRun = Number.POSITIVE_INFINITY;
   /** Pending timed events that are not background ones. */
   fgEvents = 0;
-  private nextObj = 1;
-  private nextPid = 1;
-  private live = 0;
-  private lastCpu = -1;
-  private stopStatus: RunStatus | null = null;
-  private readonly actKind: number[] = [];
-  private readonly actCtx: (Context | null)[] = [];
-  private readonly actCpu: (Cpu | null)[] = [];
-  private readonly actCell: (Cell | null)[] = [];
-  private nAct = 0;
-  private readonly infos: ActionInfo[] = [];
-  private readonly drainIdx: number[] = [];
-  private readonly point: { actions: ActionInfo[]; continues: boolean };
-  private irqSeq = 0;
+  /** @internal */
+  nextObj = 1;
+  /** @internal */
+  nextPid = 1;
+  /** @internal */
+  live = 0;
+  /** @internal */
+  lastCpu = -1;
+  /** @internal */
+  stopStatus: RunStatus | null = null;
+  /** @internal */
+  readonly actKind: number[] = [];
+  /** @internal */
+  readonly actCtx: (Context | null)[] = [];
+  /** @internal */
+  readonly actCpu: (Cpu | null)[] = [];
+  /** @internal */
+  readonly actCell: (Cell | null)[] = [];
+  /** @internal */
+  nAct = 0;
+  /** @internal */
+  readonly infos: ActionInfo[] = [];
+  /** @internal */
+  readonly drainIdx: number[] = [];
+  /** @internal */
+  readonly point: { actions: ActionInfo[]; continues: boolean };
+  /** @internal */
+  irqSeq = 0;
 
   constructor(config: Partial<KernelConfig> = {}, chooser: Chooser = seeded(1)) {
     // A complete, frozen config (as the runner passes for every run) is used as it is.
@@ -380,7 +271,8 @@ export class Kernel {
     this.sequences.set(sequence, n);
     return n;
   }
-  private readonly sequences = new Map<string, number>();
+  /** @internal */
+  readonly sequences = new Map<string, number>();
 
   /** A fresh object id (for `atomic()` sections and other racing objects). */
   newObjectId(): number {
@@ -447,15 +339,7 @@ export class Kernel {
 
   /** The counter `name` of `stats`, made on first use (the name then takes its place in `stats`). */
   counterOf(name: string): Counter {
-    const counters = this.counters ?? (this.counters = new Map());
-    let c = counters.get(name);
-    if (c === undefined) {
-      c = { name, pending: 0 };
-      counters.set(name, c);
-      // Names keep the order of their first use.
-      if (this.statsRecord[name] === undefined) this.statsRecord[name] = 0;
-    }
-    return c;
+    return counterOf(this, name);
   }
 
   /** Adds `n` to counter `c` of this kernel (from `counterOf`, or a hot path's `counter`). */
@@ -470,28 +354,12 @@ export class Kernel {
    * place in `stats` now; a second gauge of the same name replaces the first.
    */
   gauge(name: string, read: () => number): void {
-    const i = this.gauges.findIndex((g) => g.name === name);
-    if (i >= 0) this.gauges.splice(i, 1);
-    this.gauges.push({ name, read });
-    this.statsRecord[name] = read();
+    gauge(this, name, read);
   }
 
   /** Sets `stats[name]` to `value` (a gauge) without adding in the pending counts first. */
   setStat(name: string, value: number): void {
-    const c = this.counters?.get(name);
-    if (c !== undefined) c.pending = 0;
-    this.statsRecord[name] = value;
-  }
-
-  private flushCounters(): void {
-    this.countersDirty = false;
-    const rec = this.statsRecord;
-    if (this.counters === null) return;
-    for (const c of this.counters.values()) {
-      if (c.pending === 0) continue;
-      rec[c.name] = (rec[c.name] ?? 0) + c.pending;
-      c.pending = 0;
-    }
+    setStat(this, name, value);
   }
 
   /** Records a violation; kinds other than lock-validator stop the run. */
@@ -528,9 +396,9 @@ export class Kernel {
     t.native = isGenerator(t.gen);
     this.taskList.add(t);
     if (!t.daemon) this.live++;
-    const target = opts.cpu ?? this.placeCpu(t);
+    const target = opts.cpu ?? placeCpu(this, t);
     if (this.tracing) this.emit('task.new', { task: pid, name, onCpu: target });
-    this.enqueue(t, this.cpus[target]!);
+    enqueue(this, t, this.cpus[target]!);
     return t;
   }
 
@@ -564,84 +432,6 @@ export class Kernel {
     return cur.task;
   }
 
-  private placeCpu(t: Task): number {
-    if (t.pinned >= 0) return t.pinned;
-    const last = t.cpu;
-    if (last !== null && last.task === null && last.runqueue.length === 0) return last.id;
-    for (const c of this.cpus)
-      if (c.task === null && c.runqueue.length === 0 && c.stack.length === 0) return c.id;
-    if (last !== null) return last.id;
-    let best = this.cpus[0]!;
-    for (const c of this.cpus) if (c.runqueue.length < best.runqueue.length) best = c;
-    return best.id;
-  }
-
-  private enqueue(t: Task, cpu: Cpu): void {
-    t.cpu = cpu;
-    const idle = cpu.task === null && cpu.stack.length === 0;
-    if (idle && cpu.runqueue.length === 0) {
-      // An idle CPU with an empty queue takes `t` at once (what refill would pick).
-      this.switchTo(cpu, t, -1, 'TASK_RUNNING');
-      return;
-    }
-    t.queued = true;
-    cpu.runqueue.push(t);
-    if (idle) this.refill(cpu);
-  }
-
-  /** An idle CPU takes the next runnable task (its own queue first, then steals). */
-  private refill(cpu: Cpu): void {
-    if (cpu.task !== null || cpu.stack.length > 0) return;
-    const next = this.pickNext(cpu);
-    if (next === undefined) return;
-    this.switchTo(cpu, next, -1, 'TASK_RUNNING');
-  }
-
-  /** The next task for an idle `cpu`: its own queue's head, else one stolen from another CPU. */
-  private pickNext(cpu: Cpu): Task | undefined {
-    let next = cpu.runqueue.shift();
-    if (next === undefined) {
-      for (const other of this.cpus) {
-        if (other === cpu) continue;
-        const q = other.runqueue;
-        let i = 0;
-        while (i < q.length && q[i]!.pinned >= 0) i++;
-        if (i < q.length) {
-          next = q.splice(i, 1)[0]!;
-          if (this.tracing) this.emit('sched.migrate', { task: next.id, from: other.id, to: cpu.id });
-          break;
-        }
-      }
-    }
-    return next;
-  }
-
-  private switchTo(cpu: Cpu, next: Task, prev: number, prevState: string): void {
-    const n = this.switchIn(cpu, next, prev, prevState);
-    if (n !== null) this.advance(n, undefined);
-  }
-
-  /** Puts `next` on `cpu`; returns it to be resumed now, or null when a switch cost delays it. */
-  private switchIn(cpu: Cpu, next: Task, prev: number, prevState: string): Task | null {
-    next.queued = false;
-    next.cpu = cpu;
-    cpu.task = next;
-    cpu.stack.push(next);
-    next.switches++;
-    this.nSwitches++;
-    if (this.tracing) {
-      const save = cur.cpu;
-      cur.cpu = cpu;
-      this.emit('sched.switch', { prev, next: next.id, prevState });
-      cur.cpu = save;
-    }
-    if (this.timed && this.config.switchNs > 0) {
-      this.startCost(cpu, this.config.switchNs);
-      return null;
-    }
-    return next;
-  }
-
   // ------------------------------------------------------------------------------------------
   // Timed events, timers and interrupts
 
@@ -655,7 +445,7 @@ export class Kernel {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`after(${delay}, '${label}'): delay must be a non-negative integer (ns)`);
     const ev = new Timed(this, 'call', -1, fn, label, background, labelId);
-    return this.push(this.now + delay, ev);
+    return queueEvent(this, this.now + delay, ev);
   }
 
   /**
@@ -667,28 +457,9 @@ export class Kernel {
   wake_after(delay: number, t: Task, reuse: TimerHandle | null = null): TimerHandle {
     if (!Number.isInteger(delay) || delay < 0)
       throw new Error(`wake_after(${delay}): delay must be a non-negative integer (ns)`);
-    const ev = this.rearmed(reuse instanceof Timed && reuse.kind === 'wake' ? reuse : null, 'wake', -1);
+    const ev = rearmed(this, reuse instanceof Timed && reuse.kind === 'wake' ? reuse : null, 'wake', -1);
     ev.task = t;
-    return this.push(this.now + delay, ev);
-  }
-
-  /**
-   * `kept`, a kept event of this kernel, armed again if it is off the heap (fired, or cancelled
-   * and come up); else a new event of `kind` (a cost on `cpu`, or schedule_timeout's wake-up).
-   */
-  private rearmed(kept: Timed | null, kind: 'cpu' | 'wake', cpu: number): Timed {
-    if (kept !== null && !kept.queued && kept.owner === this) {
-      kept.cancelled = false;
-      return kept;
-    }
-    return new Timed(this, kind, cpu, null, kind === 'cpu' ? 'cost' : 'schedule_timeout', false);
-  }
-
-  private push(time: number, ev: Timed): TimerHandle {
-    ev.queued = true;
-    this.heap.push(time, ev.kind === 'irq' ? 0 : 1, ev);
-    if (!ev.background) this.fgEvents++;
-    return ev;
+    return queueEvent(this, this.now + delay, ev);
   }
 
   /**
@@ -702,592 +473,22 @@ export class Kernel {
     if (c === undefined) throw new Error(`raise_irq('${name}'): CPU ${target} does not exist`);
     c.pendingIrqs.push({ name, handler });
     if (this.tracing) this.emit('irq.raise', { irq: name, target });
-    if (this.timed) this.maybeTakeIrq(c);
-  }
-
-  private maybeTakeIrq(c: Cpu): void {
-    if (c.irqsOff || c.pendingIrqs.length === 0) return;
-    const top = c.top();
-    if (top !== null && (top.kind === 'irq' || top === c.stepping)) return; // no nesting; not mid-step
-    if (c.busy) {
-      // The interrupt cuts into a cost: the rest of it resumes when the handler is done.
-      if (top === null || c.costEvent === null) return;
-      c.costEvent.cancel();
-      c.costEvent = null;
-      top.suspendedCost = Math.max(0, c.costEnd - this.now);
-      // A cost ending right now is over: the context resumes when the handler returns.
-      if (top.suspendedCost === 0) top.needsResume = true;
-      c.busy = false;
-    }
-    this.takeIrq(c);
-  }
-
-  private takeIrq(c: Cpu): void {
-    const req = c.pendingIrqs.shift() as IrqRequest;
-    // The exit hook is looked up when the handler ends: a handler may be what installs it
-    // (the first use of tq_immediate), and its routines must still run at this exit.
-    const body = irqBody(this, req.handler);
-    let name = irqContextNames.get(req.name);
-    if (name === undefined) {
-      name = `irq:${req.name}`;
-      irqContextNames.set(req.name, name);
-    }
-    const ctx = new Context(IRQ_ACTOR_BASE - 1000 * ++this.irqSeq, name, 'irq', body);
-    ctx.cpu = c;
-    c.stack.push(ctx);
-    c.irqsOff = true;
-    const save = cur.cpu;
-    cur.cpu = c;
-    if (this.tracing) this.emit('irq.enter', { irq: req.name });
-    cur.cpu = save;
-    this.advance(ctx, undefined);
+    if (this.timed) maybeTakeIrq(this, c);
   }
 
   // ------------------------------------------------------------------------------------------
   // Running contexts
 
-  /**
-   * Resumes `ctx` with `value` and runs it on through local operations up to its next visible
-   * operation (left in `ctx.pending`), a cost, or its end.
-   */
-  private advance(ctx: Context, value: unknown): void {
-    const cpu = ctx.cpu!;
-    ctx.needsResume = false;
-    const saveCpu = cur.cpu;
-    const saveTask = cur.task;
-    const saveCtx = cur.ctx;
-    const saveStepping = cpu.stepping;
-    cpu.stepping = ctx;
-    cur.cpu = cpu;
-    cur.task = cpu.task;
-    cur.ctx = ctx;
-    cur.kernel = this;
-    let threw = false;
-    try {
-      for (;;) {
-        let r: IteratorResult<Op | KernelCall, unknown>;
-        if (ctx.give !== null && !threw) {
-          // The result of a primitive taken without a frame goes through its own ending; what
-          // that throws, the frame that yielded the primitive gets, as with yield*.
-          const g = ctx.give;
-          ctx.give = null;
-          try {
-            value = g.give(value);
-          } catch (e) {
-            value = e;
-            threw = true;
-          }
-        }
-        try {
-          r = threw
-            ? ctx.gen.throw(value)
-            : ctx.native
-              ? (resumeGenerator.call(ctx.gen, value) as IteratorResult<Op | KernelCall, unknown>)
-              : ctx.gen.next(value);
-        } catch (e) {
-          // Thrown out of a trampolined call: into its caller, as `yield*` would.
-          const calls = ctx.calls;
-          if (calls === null || calls.length === 0) throw this.wrapError(ctx, e);
-          this.popFrame(ctx, calls);
-          value = e;
-          threw = true;
-          continue;
-        }
-        threw = false;
-        if (r.done === true) {
-          const calls = ctx.calls;
-          if (calls !== null && calls.length > 0) {
-            // A trampolined call returns: resume its caller with the result.
-            this.popFrame(ctx, calls);
-            value = r.value;
-            continue;
-          }
-          this.finish(ctx, r.value);
-          return;
-        }
-        let op = r.value as Op;
-        // The only read of the operation's code (a load that sees every shape of operation and
-        // of kernel code); a primitive says its operation's code itself.
-        let oc = op.code as number | undefined;
-        if (oc === undefined || oc === OP.PRIMITIVE) {
-          // `yield f()`: a call. A primitive gives up its operation at once; other code runs as
-          // a frame on this context's stack.
-          const callee = r.value as KernelCall;
-          let direct: Op | null = null;
-          if (oc === OP.PRIMITIVE) {
-            const p = r.value as unknown as Primitive;
-            direct = p.take();
-            if (direct !== null) {
-              oc = p.opCode;
-              if (p.gives) ctx.give = p;
-            }
-          }
-          if (direct === null) {
-            if (ctx.calls === null) ctx.calls = [];
-            if (!ctx.native) (ctx.foreign ?? (ctx.foreign = [])).push(ctx.calls.length);
-            ctx.calls.push(ctx.gen);
-            ctx.gen = callee;
-            ctx.native = isGenerator(callee);
-            value = undefined;
-            continue;
-          }
-          op = direct;
-        }
-        value = undefined;
-        const o: Op = op;
-        const code = oc as number;
-        switch (code) {
-          case OP.COST: {
-            const ns = (o as CostOp).ns;
-            if (ctx.kind === 'task') (ctx as Task).cpuNs += ns;
-            cpu.busyNs += ns;
-            if (this.timed && ns > 0) {
-              const end = this.now + ns;
-              if (
-                this.fastForward &&
-                this.live > 0 &&
-                end <= this.untilRun &&
-                this.heap.peekTime() > end &&
-                this.alone(cpu)
-              ) {
-                // A forced wait: nothing else can happen on any CPU before the cost ends (no
-                // event is due until after it), so the clock moves on and the CPU carries on here,
-                // exactly as the cost's own event would have resumed it. (With no task left to
-                // wait for, the step loop ends the run here instead: an interrupt handler's
-                // cost after the last exit is not waited for.)
-                if (this.tracing) this.emitCost(cpu, ns);
-                this.now = end;
-                continue;
-              }
-              this.startCost(cpu, ns);
-              return;
-            }
-            continue;
-          }
-          case OP.STORE: {
-            if (this.sc) break;
-            const st = o as StoreOp;
-            if (st.how === 'smp_store_mb') {
-              // smp_store_mb: the store enters the buffer, then a full barrier waits for it.
-              this.bufferStore(cpu, st.cell, st.value, false, 'WRITE_ONCE');
-              if (this.fenceLocal(cpu, 'smp_mb')) continue;
-              ctx.pending = MB_OP;
-              ctx.pendingCode = OP.FENCE;
-              ctx.described = false;
-              return;
-            }
-            this.bufferStore(cpu, st.cell, st.value, st.how === 'smp_store_release', st.how);
-            continue;
-          }
-          case OP.FENCE:
-            if (this.fenceLocal(cpu, (o as FenceOp).kind)) continue;
-            break;
-          case OP.UNLOCK: {
-            if (this.sc) break;
-            const u = o as UnlockOp;
-            this.unlock(ctx, cpu, u.lock, u.flavour);
-            continue;
-          }
-          case OP.IRQ: {
-            const q = o as IrqOp;
-            value = this.irqOp(cpu, q.action, q.flags);
-            continue;
-          }
-          case OP.NOTE:
-            if (this.tracing) this.emit('note', { text: (o as NoteOp).text });
-            continue;
-          case OP.LOCK:
-            this.lockPending(ctx, cpu, o as LockOp);
-            break;
-          default:
-            break;
-        }
-        // (The fast path runs under sc only, where store buffers stay empty: of the conditions of
-        // opEnabled, only a held lock remains.)
-        if (
-          this.fastForward &&
-          this.alone(cpu) &&
-          (code !== OP.LOCK || (o as LockOp).lock.cell.value === 0)
-        ) {
-          // A forced move: no other CPU, store buffer, interrupt or due event could act before
-          // it, so it runs now, exactly as the step loop would run it next (same step number).
-          if (code === OP.SCHEDULE) {
-            if (ctx.kind !== 'task') {
-              ctx.pendingCode = code;
-              ctx.pending = o; // the step loop reports sleeping in interrupt context
-              ctx.described = false;
-              return;
-            }
-            this.steps++;
-            this.lastCpu = cpu.id;
-            // The task sleeps or yields: carry on here with whatever this CPU runs next, in
-            // this same loop (a trampoline: no recursion however many switches follow).
-            const nx = this.schedule(ctx as Task, cpu, (o as ScheduleOp).on);
-            if (nx === null || this.stopStatus !== null) return;
-            ctx = nx;
-            cpu.stepping = ctx;
-            ctx.needsResume = false;
-            cur.task = cpu.task;
-            cur.ctx = ctx;
-            value = undefined;
-            continue;
-          }
-          this.steps++;
-          this.lastCpu = cpu.id;
-          value = this.execOpHere(ctx, cpu, o, code);
-          if (this.stopStatus !== null) {
-            ctx.pending = null;
-            return;
-          }
-          continue;
-        }
-        ctx.pendingCode = code;
-        ctx.pending = o;
-        ctx.described = false;
-        return;
-      }
-    } finally {
-      cur.cpu = saveCpu;
-      cur.task = saveTask;
-      cur.ctx = saveCtx;
-      cpu.stepping = saveStepping;
-    }
-    // An interrupt raised for this CPU during the step is taken at its end.
-    if (saveStepping === null && this.timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
-  }
-
-  /** Resumes `ctx`'s innermost caller (`calls`, not empty) as its running frame. */
-  private popFrame(ctx: Context, calls: KernelCode<unknown>[]): void {
-    ctx.gen = calls.pop()!;
-    const f = ctx.foreign;
-    if (f !== null && f.length > 0 && f[f.length - 1] === calls.length) {
-      f.pop();
-      ctx.native = false;
-    } else ctx.native = true;
-  }
-
-  private wrapError(ctx: Context, e: unknown): Error {
-    const msg = e instanceof Error ? e.message : String(e);
-    const err = new Error(
-      `${ctx.kind === 'task' ? `task '${ctx.name}' (pid ${ctx.id})` : `interrupt handler '${ctx.name}'`} threw at step ${this.steps}: ${msg}`,
-    );
-    if (e instanceof Error && e.stack !== undefined) err.stack = `${err.message}\n${e.stack}`;
-    return err;
-  }
-
-  private startCost(cpu: Cpu, ns: number): void {
-    cpu.busy = true;
-    cpu.costEnd = this.now + ns;
-    // One event object per CPU, armed again when off the heap (an interrupt that cut into a
-    // cost leaves the cancelled one there until it comes up).
-    const ev = this.rearmed(cpu.costTimer as Timed | null, 'cpu', cpu.id);
-    cpu.costTimer = ev;
-    cpu.costEvent = this.push(cpu.costEnd, ev);
-    if (this.tracing) this.emitCost(cpu, ns);
-  }
-
-  private emitCost(cpu: Cpu, ns: number): void {
-    const save = cur.cpu;
-    cur.cpu = cpu;
-    this.emit('cpu.cost', { ns });
-    cur.cpu = save;
-  }
-
-  private finish(ctx: Context, result: unknown): void {
-    const cpu = ctx.cpu!;
-    ctx.pending = null;
-    if (ctx.kind === 'task') this.emit('task.exit', { task: ctx.id, name: ctx.name });
-    cpu.stack.pop();
-    if (ctx.held.length > 0) {
-      this.violation(
-        'lock-validator',
-        `${ctx.name} ended holding ${ctx.held.map((l) => `'${l.name}'`).join(', ')} (taken at step ${ctx.held[0]!.since})`,
-      );
-    }
-    if (ctx.kind === 'irq') {
-      if (this.tracing) this.emit('irq.exit', { irq: ctx.name.slice(4) });
-      cpu.irqsOff = false;
-      const below = cpu.top();
-      if (below === null) {
-        this.refill(cpu);
-        return;
-      }
-      if (this.timed) this.maybeTakeIrq(cpu);
-      if (cpu.top() !== below || cpu.busy) return;
-      if (below.suspendedCost > 0) {
-        const ns = below.suspendedCost;
-        below.suspendedCost = 0;
-        this.startCost(cpu, ns);
-      } else if (below.needsResume) {
-        this.advance(below, undefined);
-      }
-      return;
-    }
-    const t = ctx as Task;
-    t.exited = true;
-    t.result = result;
-    // Off the task list, and its code let go of: whoever still holds the task (its spawner)
-    // keeps its result, not its frames.
-    this.taskList.release(t);
-    t.gen = PLACEHOLDER;
-    t.calls = null;
-    t.foreign = null;
-    t.hot = null;
-    t.give = null;
-    t.state.value = 8;
-    if (!t.daemon) this.live--;
-    cpu.task = null;
-    if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_ZOMBIE' });
-    this.refill(cpu);
-  }
-
   // ------------------------------------------------------------------------------------------
   // Memory operations
 
-  private bufferStore(cpu: Cpu, cell: Cell, value: number, release: boolean, how: string): void {
-    const sb = cpu.sb;
-    if (release) sb.epoch++;
-    sb.entries.push({ cell, value, epoch: sb.epoch });
-    if (this.tracing) this.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
-  }
-
-  /** Executes a fence if it is local now; returns false if it must wait for the store buffer. */
-  private fenceLocal(cpu: Cpu, kind: string): boolean {
-    const model = this.config.memoryModel;
-    if (kind === 'barrier') return true;
-    if (kind === 'smp_wmb') {
-      if (model === 'pso' || model === 'invq') cpu.sb.epoch++;
-      if (this.tracing) this.emit('mem.fence', { op: kind });
-      return true;
-    }
-    if (kind === 'smp_rmb') {
-      if (model === 'invq') this.mem.flush(cpu.id);
-      if (this.tracing) this.emit('mem.fence', { op: kind });
-      return true;
-    }
-    // smp_mb
-    if (cpu.sb.entries.length > 0) return false;
-    if (model === 'invq') this.mem.flush(cpu.id);
-    if (this.tracing) this.emit('mem.fence', { op: kind });
-    return true;
-  }
-
-  private load(cpu: Cpu, cell: Cell, how: string): number {
-    const model = this.config.memoryModel;
-    const buffered = model === 'sc' ? undefined : cpu.sb.lookup(cell);
-    let value: number;
-    let from: 'memory' | 'buffer' | 'stale' = 'memory';
-    if (buffered !== undefined) {
-      value = buffered;
-      from = 'buffer';
-    } else if (model === 'invq') {
-      const lo = this.mem.staleRange(cpu.id, cell);
-      const n = cell.hist.length - lo;
-      const idx = lo + (n > 1 ? this.choose(n, 'load') : 0);
-      cell.seen[cpu.id] = idx;
-      value = cell.hist[idx]!;
-      if (idx < cell.hist.length - 1) from = 'stale';
-    } else {
-      value = cell.value;
-    }
-    if (how === 'smp_load_acquire' && model === 'invq') this.mem.flush(cpu.id);
-    if (this.tracing) this.emit('mem.load', { cell: cell.name, value, from, op: how });
-    return value;
-  }
-
-  private drain(cpu: Cpu, idx: number): void {
-    const e = cpu.sb.entries.splice(idx, 1)[0] as SbEntry;
-    this.mem.commit(cpu.id, e.cell, e.value);
-    const save = cur.cpu;
-    cur.cpu = cpu;
-    if (this.tracing) this.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
-    cur.cpu = save;
-  }
-
-  private irqOp(cpu: Cpu, action: string, flags: number): number {
-    switch (action) {
-      case 'disable':
-        cpu.irqsOff = true;
-        if (this.tracing) this.emit('irq.disable', {});
-        return 0;
-      case 'enable':
-        cpu.irqsOff = false;
-        if (this.tracing) this.emit('irq.enable', {});
-        return 0;
-      case 'save': {
-        const f = cpu.irqsOff ? 1 : 0;
-        cpu.irqsOff = true;
-        if (this.tracing) this.emit('irq.disable', {});
-        return f;
-      }
-      case 'restore':
-        cpu.irqsOff = flags !== 0;
-        if (!cpu.irqsOff) this.emit('irq.enable', {});
-        return 0;
-      case 'bh_disable':
-        cpu.bhOff++;
-        return 0;
-      case 'bh_enable':
-        if (cpu.bhOff === 0) throw new Error('local_bh_enable() without a matching local_bh_disable()');
-        cpu.bhOff--;
-        return 0;
-      default:
-        throw new Error(`unknown irq op ${action}`);
-    }
-  }
-
   // ------------------------------------------------------------------------------------------
   // Spinlocks
-
-  private lockPending(ctx: Context, cpu: Cpu, op: LockOp): void {
-    const lock = op.lock;
-    ctx.irqFlags = cpu.irqsOff ? 1 : 0;
-    if (op.flavour === 'spin_lock_irqsave' || op.flavour === 'spin_lock_irq') {
-      cpu.irqsOff = true;
-    } else if (op.flavour === 'spin_lock_bh') {
-      cpu.bhOff++;
-    }
-    if (lock.owner === ctx) {
-      this.lockdep.acquire(
-        lock.lockClass,
-        ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
-        { task: ctx.name, step: this.steps },
-        ctx.kind === 'irq',
-        !cpu.irqsOff,
-      );
-      this.violations.push(...this.lockdep.violations.splice(0));
-    }
-    if (lock.cell.value !== 0 && lock.owner !== null) {
-      cpu.spinning = lock;
-      if (this.tracing) this.emit('lock.spin', { lock: lock.name, holder: lock.owner.id });
-    }
-  }
-
-  private acquire(ctx: Context, cpu: Cpu, lock: Spinlock, kind: string): void {
-    cpu.spinning = null;
-    if (this.config.lockdep && lock.owner !== ctx) {
-      this.lockdep.acquire(
-        lock.lockClass,
-        ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
-        { task: ctx.name, step: this.steps },
-        ctx.kind === 'irq',
-        // Held with interrupts enabled? (spin_lock_irqsave/_irq disabled them at lockPending.)
-        !cpu.irqsOff,
-      );
-      if (this.lockdep.violations.length > 0) {
-        for (const v of this.lockdep.violations.splice(0)) {
-          this.violations.push(v);
-          if (this.tracing) this.emit('violation', { violationKind: v.kind, message: v.message });
-        }
-      }
-    }
-    this.mem.commit(cpu.id, lock.cell, 1);
-    if (this.config.memoryModel === 'invq') this.mem.flush(cpu.id);
-    lock.owner = ctx;
-    lock.since = this.steps;
-    if (kind === 'spin_lock_irqsave' || kind === 'spin_lock_irq') lock.savedFlags = ctx.irqFlags;
-    ctx.held.push(lock);
-    if (this.tracing) this.emit('lock.acquire', { lock: lock.name, lockKind: kind });
-  }
-
-  private unlock(ctx: Context, cpu: Cpu, lock: Spinlock, flavour: string): void {
-    if (lock.owner !== ctx) {
-      throw new Error(
-        `${ctx.name} unlocks '${lock.name}' which it does not hold (${lock.owner === null ? 'it is free' : `held by ${lock.owner.name}`})`,
-      );
-    }
-    // Usually the innermost lock: pop it (no search); else close the gap (no array made,
-    // unlike splice).
-    const held = ctx.held;
-    const last = held.length - 1;
-    if (held[last] !== lock) {
-      const i = held.lastIndexOf(lock);
-      for (let j = i + 1; j <= last; j++) held[j - 1] = held[j]!;
-    }
-    held.pop();
-    lock.owner = null;
-    if (this.sc) {
-      this.mem.commit(cpu.id, lock.cell, 0);
-      if (this.tracing)
-        this.emit('mem.store', { cell: lock.cell.name, value: 0, buffered: false, op: 'spin_unlock' });
-    } else {
-      this.bufferStore(cpu, lock.cell, 0, true, 'spin_unlock');
-    }
-    if (this.tracing) this.emit('lock.release', { lock: lock.name, lockKind: flavour });
-    if (flavour === 'spin_lock_irqsave') {
-      cpu.irqsOff = lock.savedFlags !== 0;
-    } else if (flavour === 'spin_lock_irq') {
-      cpu.irqsOff = false;
-    } else if (flavour === 'spin_lock_bh') {
-      cpu.bhOff--;
-    }
-  }
 
   // ------------------------------------------------------------------------------------------
   // The scheduler core
 
   /** schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts). */
-  /**
-   * schedule() for `t`: sleeps unless its state is TASK_RUNNING (or a signal interrupts), or
-   * yields to the next runnable task. Returns the context to resume on `cpu` now (`t` itself,
-   * the task switched to, or null when the CPU went idle or a switch cost runs first).
-   */
-  private schedule(t: Task, cpu: Cpu, on: string): Context | null {
-    const checks = this.scheduleChecks;
-    if (checks.length > 0) {
-      for (const chk of checks) {
-        const msg = chk(t, on);
-        if (msg !== undefined) {
-          this.violation('bug', msg);
-          return null;
-        }
-      }
-    }
-    if (this.config.lockdep && t.held.length > 0) {
-      this.lockdep.sleepWithLocks(
-        t.name,
-        t.held.map((l) => l.name),
-        this.steps,
-      );
-      for (const v of this.lockdep.violations.splice(0)) {
-        this.violations.push(v);
-        if (this.tracing) this.emit('violation', { violationKind: v.kind, message: v.message });
-      }
-    }
-    let state = t.state.value;
-    if (state === TASK_INTERRUPTIBLE && t.sigpending) {
-      state = TASK_RUNNING;
-      this.mem.commit(cpu.id, t.state, TASK_RUNNING);
-    }
-    if (state !== TASK_RUNNING) {
-      t.sleeping = true;
-      t.waitingOn = on;
-      t.sleepSince = this.steps;
-      if (this.tracing) this.emit('sched.sleep', { task: t.id, state: stateName(state), on });
-      if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: stateName(state) });
-      cpu.stack.pop();
-      cpu.task = null;
-      const next = this.pickNext(cpu);
-      return next === undefined ? null : this.switchIn(cpu, next, -1, 'TASK_RUNNING');
-    }
-    if (cpu.runqueue.length > 0) {
-      // Give the CPU to the next runnable task; we go to the back of the queue.
-      cpu.stack.pop();
-      cpu.task = null;
-      t.queued = true;
-      cpu.runqueue.push(t);
-      const next = cpu.runqueue.shift()!;
-      if (next === t) {
-        t.queued = false;
-        cpu.task = t;
-        cpu.stack.push(t);
-        return t;
-      }
-      if (this.tracing) this.emit('sched.switch', { prev: t.id, next: -1, prevState: 'TASK_RUNNING' });
-      return this.switchIn(cpu, next, t.id, 'TASK_RUNNING');
-    }
-    return t;
-  }
 
   /** try_to_wake_up(): 1 if `t` was in a state of `mask` and is now TASK_RUNNING. */
   try_to_wake_up(t: Task, mask: number): number {
@@ -1305,7 +506,7 @@ export class Kernel {
       t.sleeping = false;
       t.waitingOn = '';
       t.sleepSince = -1;
-      this.enqueue(t, this.cpus[this.placeCpu(t)]!);
+      enqueue(this, t, this.cpus[placeCpu(this, t)]!);
     }
     return 1;
   }
@@ -1319,577 +520,15 @@ export class Kernel {
   // ------------------------------------------------------------------------------------------
   // The step loop
 
-  /** Describes `ctx`'s pending op for the Chooser. */
-  private describe(ctx: Context, op: Op): void {
-    const a = ctx.action;
-    a.cpu = ctx.cpu!.id;
-    a.sched = false;
-    a.global = false;
-    a.write = true;
-    a.obj = -1;
-    switch (op.code) {
-      case OP.LOAD:
-        a.obj = op.cell.id;
-        a.write = false;
-        a.label = `load ${op.cell.name}`;
-        break;
-      case OP.STORE:
-        a.obj = op.cell.id;
-        a.label = `store ${op.cell.name}`;
-        break;
-      case OP.RMW:
-        a.obj = op.cell.id;
-        a.label = `${op.name} ${op.cell.name}`;
-        break;
-      case OP.LOCK:
-      case OP.TRYLOCK:
-      case OP.UNLOCK:
-        a.obj = op.lock.cell.id;
-        a.label = `${op.code === OP.UNLOCK ? 'unlock' : 'lock'} ${op.lock.name}`;
-        break;
-      case OP.FENCE:
-        a.write = false;
-        a.label = op.kind;
-        break;
-      case OP.SCHEDULE:
-        a.sched = true;
-        a.obj = (ctx as Task).state?.id ?? -1;
-        a.label = 'schedule';
-        break;
-      case OP.WAKE:
-        a.sched = true;
-        a.obj = op.task.state.id;
-        a.label = `wake ${op.task.name}`;
-        break;
-      case OP.ATOMIC:
-        a.obj = op.obj;
-        a.write = op.write;
-        a.sched = op.sched === true;
-        a.label = op.label;
-        break;
-      default:
-        a.label = 'op';
-    }
-  }
-
-  /** Whether `ctx`'s pending op can execute now. */
-  private enabled(ctx: Context, cpu: Cpu): boolean {
-    const sbEmpty = cpu.sb.entries.length === 0;
-    switch (ctx.pendingCode) {
-      case OP.LOCK:
-        return (ctx.pending as LockOp).lock.cell.value === 0 && sbEmpty;
-      case OP.TRYLOCK:
-      case OP.RMW:
-      case OP.FENCE:
-      case OP.SCHEDULE:
-      case OP.WAKE:
-        return sbEmpty;
-      default:
-        return true;
-    }
-  }
-
-  /** Executes `ctx`'s pending op and runs it on to its next visible op. */
-  private execute(ctx: Context): void {
-    const op = ctx.pending!;
-    const code = ctx.pendingCode;
-    const cpu = ctx.cpu!;
-    ctx.pending = null;
-    if (code === OP.SCHEDULE) {
-      if (ctx.kind !== 'task') {
-        this.violation(
-          'bug',
-          `scheduling while atomic: ${ctx.name} on CPU${cpu.id} called schedule() in interrupt context (step ${this.steps})`,
-        );
-        return;
-      }
-      const save = cur.cpu;
-      const saveTask = cur.task;
-      cur.cpu = cpu;
-      cur.task = cpu.task;
-      let nx: Context | null;
-      try {
-        nx = this.schedule(ctx as Task, cpu, (op as ScheduleOp).on);
-      } finally {
-        cur.cpu = save;
-        cur.task = saveTask;
-      }
-      if (nx !== null) this.advance(nx, undefined);
-      return;
-    }
-    this.advance(ctx, this.execOp(ctx, cpu, op, code));
-  }
-
-  /** Executes a visible operation other than schedule() and returns its result. */
-  private execOp(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
-    const save = cur.cpu;
-    const saveTask = cur.task;
-    const saveStepping = cpu.stepping;
-    cur.cpu = cpu;
-    cur.task = cpu.task;
-    cpu.stepping = ctx;
-    try {
-      return this.execOpHere(ctx, cpu, op, code);
-    } finally {
-      cur.cpu = save;
-      cur.task = saveTask;
-      cpu.stepping = saveStepping;
-    }
-  }
-
-  /**
-   * execOp, with `cur` already describing `cpu` (inside `advance`). `code` is `op.code`, read
-   * once by the caller: each case says which operation that makes `op`.
-   */
-  private execOpHere(ctx: Context, cpu: Cpu, op: Op, code: number): unknown {
-    let value: unknown;
-    switch (code) {
-      case OP.LOAD: {
-        const o = op as LoadOp;
-        value = this.load(cpu, o.cell, o.how);
-        break;
-      }
-      case OP.STORE: {
-        const o = op as StoreOp;
-        if (this.sc && !this.tracing) {
-          // Sequential consistency: the store is the whole of it (smp_store_mb's barrier waits
-          // for nothing).
-          o.cell.value = o.value;
-          break;
-        }
-        this.mem.commit(cpu.id, o.cell, o.value);
-        if (o.how === 'smp_store_mb') {
-          if (this.tracing)
-            this.emit('mem.store', {
-              cell: o.cell.name,
-              value: o.value,
-              buffered: false,
-              op: 'WRITE_ONCE',
-            });
-          this.fenceLocal(cpu, 'smp_mb');
-        } else {
-          if (this.tracing)
-            this.emit('mem.store', { cell: o.cell.name, value: o.value, buffered: false, op: o.how });
-        }
-        break;
-      }
-      case OP.RMW: {
-        const o = op as RmwOp;
-        const old = o.cell.value;
-        const nv = o.fn(old);
-        if (nv !== old || o.name !== 'cmpxchg') this.mem.commit(cpu.id, o.cell, nv);
-        if (this.config.memoryModel === 'invq') {
-          o.cell.seen[cpu.id] = o.cell.hist.length - 1;
-          if (o.ordered) this.mem.flush(cpu.id);
-        }
-        if (this.tracing) this.emit('mem.rmw', { cell: o.cell.name, old, value: nv, op: o.name });
-        value = o.ret === 'old' ? old : nv;
-        break;
-      }
-      case OP.FENCE:
-        this.fenceLocal(cpu, (op as FenceOp).kind);
-        break;
-      case OP.LOCK: {
-        const o = op as LockOp;
-        this.acquire(ctx, cpu, o.lock, o.flavour);
-        break;
-      }
-      case OP.TRYLOCK: {
-        const o = op as TrylockOp;
-        if (o.lock.cell.value === 0) {
-          this.acquire(ctx, cpu, o.lock, 'spin_trylock');
-          value = 1;
-        } else {
-          if (this.tracing)
-            this.emit('mem.rmw', { cell: o.lock.cell.name, old: 1, value: 1, op: 'spin_trylock' });
-          value = 0;
-        }
-        break;
-      }
-      case OP.UNLOCK: {
-        const o = op as UnlockOp;
-        this.unlock(ctx, cpu, o.lock, o.flavour);
-        break;
-      }
-      case OP.WAKE: {
-        const o = op as WakeOp;
-        value = this.try_to_wake_up(o.task, o.mask);
-        break;
-      }
-      case OP.ATOMIC:
-        try {
-          value = (op as AtomicOp).fn();
-        } catch (e) {
-          throw this.wrapError(ctx, e);
-        }
-        break;
-      default:
-        throw new Error(`operation ${code} cannot be pending`);
-    }
-    return value;
-  }
-
-  /**
-   * Whether `cpu` is the only place anything can happen now (timed fast path): every other CPU
-   * is busy with a cost or idle with nothing to take, no interrupt is waiting, no event is due.
-   */
-  private alone(cpu: Cpu): boolean {
-    if (this.steps >= this.maxStepsRun) return false;
-    if (cpu.pendingIrqs.length > 0) return false;
-    if (this.heap.peekTime() <= this.now) return false;
-    const cpus = this.cpus;
-    const n = cpus.length;
-    if (n === 1) return true;
-    const stealable = cpu.runqueue.length > 0;
-    for (let i = 0; i < n; i++) {
-      const other = cpus[i]!;
-      if (other === cpu) continue;
-      // A busy CPU acts only when its cost ends, but an idle one may steal from its queue.
-      if (other.busy) {
-        if (other.runqueue.length > 0) return false;
-        continue;
-      }
-      if (stealable || other.stack.length > 0 || other.runqueue.length > 0 || other.pendingIrqs.length > 0)
-        return false;
-    }
-    return true;
-  }
-
-  /**
-   * Collects the enabled actions (into the parallel arrays `actKind`, `actCtx`, `actCpu`,
-   * `actCell` and `infos`, `nAct` of them); returns whether action 0 continues the CPU that ran
-   * last. Nothing is allocated for CPU operations: their ActionInfo is the context's own record.
-   */
-  private collect(): boolean {
-    const infos = this.infos;
-    let n = 0;
-    const timed = this.timed;
-    let continues = false;
-    const cpus = this.cpus;
-    const ncpu = cpus.length;
-    const start = Math.max(this.lastCpu, 0);
-    // CPU operations, starting with the CPU that ran last (index 0 = no preemption).
-    let stealable = -1; // unknown yet
-    for (let k = 0; k < ncpu; k++) {
-      const cpu = cpus[(start + k) % ncpu]!;
-      if (cpu.busy) continue;
-      if (timed && cpu.pendingIrqs.length > 0) this.maybeTakeIrq(cpu);
-      if (cpu.stack.length === 0) {
-        if (cpu.runqueue.length > 0) this.refill(cpu);
-        else {
-          if (stealable < 0) stealable = this.anyStealable() ? 1 : 0;
-          if (stealable === 1) {
-            this.refill(cpu);
-            stealable = -1; // the steal may have taken the last one
-          }
-        }
-      }
-      const ctx = cpu.top();
-      if (ctx === null || ctx.pending === null || cpu.busy) continue;
-      if (!this.enabled(ctx, cpu)) continue;
-      if (k === 0 && this.lastCpu >= 0) continues = true;
-      this.actKind[n] = ACT_OP;
-      this.actCtx[n] = ctx;
-      infos[n++] = ctx.action;
-    }
-    // Store-buffer drains.
-    const model = this.config.memoryModel;
-    if (model !== 'sc') {
-      for (const cpu of cpus) {
-        if (cpu.sb.entries.length === 0) continue;
-        const idx = cpu.sb.drainable(model, this.drainIdx);
-        for (const i of idx) {
-          const e = cpu.sb.entries[i]!;
-          infos[n] = {
-            actor: DRAIN_ACTOR_BASE - cpu.id * 100_000 - (model !== 'tso' ? e.cell.id : 0),
-            cpu: cpu.id,
-            obj: e.cell.id,
-            write: true,
-            sched: false,
-            global: false,
-            kind: 'drain',
-            label: `drain CPU${cpu.id} ${e.cell.name}=${e.value}`,
-          };
-          this.actKind[n] = ACT_DRAIN;
-          this.actCpu[n] = cpu;
-          this.actCell[n++] = e.cell;
-        }
-      }
-    }
-    if (!timed) {
-      // Interrupts waiting to be taken, and the next timed event: choices like any other.
-      for (const cpu of cpus) {
-        if (cpu.pendingIrqs.length === 0 || cpu.irqsOff || cpu.busy) continue;
-        const top = cpu.top();
-        if (top !== null && top.kind === 'irq') continue;
-        infos[n] = {
-          actor: IRQ_ACTOR_BASE - cpu.id,
-          cpu: cpu.id,
-          obj: -1,
-          write: true,
-          sched: true,
-          global: true,
-          kind: 'irq',
-          label: `irq ${cpu.pendingIrqs[0]!.name} on CPU${cpu.id}`,
-        };
-        this.actKind[n] = ACT_IRQ;
-        this.actCpu[n++] = cpu;
-      }
-      if (this.fgEvents > 0 || (this.heap.size > 0 && n > 0)) {
-        this.skipCancelled();
-        if (this.heap.size > 0) {
-          const ev = this.heap.peek();
-          infos[n] = {
-            actor: TIMER_ACTOR,
-            cpu: -1,
-            obj: -1,
-            write: true,
-            sched: true,
-            global: true,
-            kind: 'timer',
-            label: `event ${ev.label}`,
-          };
-          this.actKind[n++] = ACT_TIMER;
-        }
-      }
-    }
-    this.nAct = n;
-    return continues;
-  }
-
-  /** Runs action `i` of the last `collect()`. */
-  private runAction(i: number): void {
-    switch (this.actKind[i]) {
-      case ACT_OP: {
-        const ctx = this.actCtx[i]!;
-        this.lastCpu = ctx.cpu!.id;
-        this.execute(ctx);
-        return;
-      }
-      case ACT_DRAIN: {
-        const cpu = this.actCpu[i]!;
-        const cell = this.actCell[i];
-        this.drain(
-          cpu,
-          cpu.sb.entries.findIndex((x) => x.cell === cell),
-        );
-        return;
-      }
-      case ACT_IRQ:
-        this.takeIrq(this.actCpu[i]!);
-        return;
-      default:
-        this.fireNext();
-    }
-  }
-
-  private anyStealable(): boolean {
-    const cpus = this.cpus;
-    for (let i = 0; i < cpus.length; i++) {
-      const q = cpus[i]!.runqueue;
-      for (let j = 0; j < q.length; j++) if (q[j]!.pinned < 0) return true;
-    }
-    return false;
-  }
-
-  private skipCancelled(): void {
-    while (this.heap.size > 0 && this.heap.peek().cancelled) this.heap.pop().queued = false;
-  }
-
-  /** Pops and fires the next timed event (advancing the clock to it). */
-  private fireNext(): void {
-    this.skipCancelled();
-    const t = this.heap.peekTime();
-    const ev = this.heap.pop();
-    ev.queued = false;
-    this.fire(ev, t);
-  }
-
-  /**
-   * Fires every event due now, in heap order, until a violation stops the run (timed runs).
-   * Cancelled events are dropped as they come up.
-   */
-  private fireDue(): void {
-    const heap = this.heap;
-    while (heap.size > 0 && this.stopStatus === null) {
-      const t = heap.peekTime();
-      if (t > this.now) return;
-      const ev = heap.pop();
-      ev.queued = false;
-      if (!ev.cancelled) this.fire(ev, t);
-    }
-  }
-
-  /** Fires `ev`, popped from the heap at time `t`. */
-  private fire(ev: Timed, t: number): void {
-    if (t > this.now) this.now = t;
-    if (!ev.background) this.fgEvents--;
-    ev.cancelled = true;
-    if (ev.kind === 'cpu') {
-      const cpu = this.cpus[ev.cpu]!;
-      cpu.busy = false;
-      cpu.costEvent = null;
-      const top = cpu.top();
-      if (top === null) return;
-      top.needsResume = true;
-      if (this.timed) this.maybeTakeIrq(cpu);
-      // An interrupt taken here that ended at once has resumed `top` already (finish): a second
-      // resume would skip the operation it stopped in front of.
-      if (cpu.top() === top && !cpu.busy && top.needsResume) this.advance(top, undefined);
-      return;
-    }
-    if (ev.kind === 'wake') {
-      this.try_to_wake_up(ev.task!, TASK_NORMAL);
-      return;
-    }
-    ev.fn!();
-  }
-
-  private finished(): boolean {
-    if (this.live > 0) return false;
-    for (const c of this.cpus) if (c.sb.entries.length > 0) return false;
-    return true;
-  }
+  // ------------------------------------------------------------------------------------------
+  // Running
 
   /**
    * Runs until every non-daemon task has exited (and every store buffer drained), a hang, a
-   * violation that stops the run, or a budget.
+   * violation that stops the run, or a budget (the step loop: step.ts).
    */
   run(opts: RunOptions = {}): RunResult {
     const until = Math.min(opts.until ?? CLOCK_MAX, CLOCK_MAX);
-    const maxSteps = opts.maxSteps ?? Number.POSITIVE_INFINITY;
-    const timed = this.timed;
-    const checks = this.stepChecks;
-    const observe = this.chooser.inner.observe !== undefined;
-    // Describing the enabled actions is only worth it for strategies that look at them.
-    const needPoint = this.chooser.inner.needsPoint !== false;
-    this.maxStepsRun = maxSteps;
-    this.untilRun = until;
-    this.fastForward = this.config.fastForward && timed && this.sc && !observe && checks.length === 0;
-    let status: RunStatus = 'done';
-    try {
-      for (;;) {
-        if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
-        if (timed) {
-          this.fireDue();
-          if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
-        }
-        if (this.finished()) break;
-        const continues = this.collect();
-        if (this.stopStatus !== null) throw new StopRun(this.stopStatus);
-        const n = this.nAct;
-        if (n === 0) {
-          // Collecting may have run a task to its end (one refilled onto an idle CPU).
-          if (this.finished()) break;
-          if (timed) {
-            this.skipCancelled();
-            if (this.heap.size > 0 && this.fgEvents > 0) {
-              const t = this.heap.peekTime();
-              if (t > until) {
-                status = 'until';
-                break;
-              }
-              this.now = t;
-              continue;
-            }
-          }
-          status = 'hang';
-          this.reportHang();
-          break;
-        }
-        if (this.steps >= maxSteps) {
-          status = 'max-steps';
-          break;
-        }
-        let pick = 0;
-        if ((n > 1 && needPoint) || observe) {
-          // Describe pending operations only when a strategy will look at them.
-          for (let i = 0; i < n; i++) {
-            if (this.actKind[i] !== ACT_OP) continue;
-            const ctx = this.actCtx[i]!;
-            if (!ctx.described) {
-              this.describe(ctx, ctx.pending!);
-              ctx.described = true;
-            }
-          }
-        }
-        if (n > 1) {
-          if (needPoint) {
-            this.infos.length = n;
-            this.point.continues = continues;
-            pick = this.chooser.choose(n, 'step', this.point);
-          } else {
-            pick = this.chooser.choose(n, 'step');
-          }
-        }
-        this.steps++;
-        if (observe) this.chooser.observe(this.infos[pick]!);
-        this.runAction(pick);
-        if (checks.length > 0) {
-          for (const chk of checks) {
-            const msg = chk();
-            if (msg !== undefined) {
-              this.violation('invariant', msg);
-              break;
-            }
-          }
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof StopRun)) throw e;
-      status = e.status;
-    } finally {
-      // Between runs (a spawn, a raise_irq from outside) everything goes through the step loop.
-      this.fastForward = false;
-    }
-    return {
-      status,
-      steps: this.steps,
-      simTimeNs: this.now,
-      violations: this.violations,
-      choices: this.chooser.choices,
-    };
-  }
-
-  /** Describes every blocked task and spinning CPU as a hang violation. */
-  private reportHang(): void {
-    const lines: string[] = [];
-    for (const t of this.tasks) {
-      if (t.exited || t.daemon) continue;
-      if (t.sleeping) {
-        lines.push(
-          `${t.name} (pid ${t.id}) sleeps in ${stateName(t.state.value)} on ${t.waitingOn || 'nothing named'} since step ${t.sleepSince}` +
-            (t.held.length > 0 ? `, holding ${t.held.map((l) => `'${l.name}'`).join(', ')}` : ''),
-        );
-      } else if (t.cpu !== null && t.cpu.top() === t && t.pending !== null) {
-        const cpu = t.cpu;
-        const lock = cpu.spinning ?? (t.pendingCode === OP.LOCK ? (t.pending as LockOp).lock : null);
-        if (lock !== null) {
-          const h = lock.owner;
-          lines.push(
-            `${t.name} (pid ${t.id}) spins on CPU${cpu.id} for '${lock.name}', held by ${h === null ? 'nobody (released but not yet visible)' : `${h.name} since step ${lock.since}`}`,
-          );
-        } else {
-          // The label of a pending operation is made only when a strategy reads it.
-          if (!t.described) {
-            this.describe(t, t.pending);
-            t.described = true;
-          }
-          lines.push(`${t.name} (pid ${t.id}) is stuck on CPU${cpu.id} in front of '${t.action.label}'`);
-        }
-      } else {
-        lines.push(`${t.name} (pid ${t.id}) is runnable but no CPU takes it`);
-      }
-    }
-    for (const t of this.tasks) {
-      if (!t.daemon || t.exited || !t.sleeping || t.held.length === 0) continue;
-      lines.push(
-        `${t.name} (daemon) sleeps on ${t.waitingOn} holding ${t.held.map((l) => `'${l.name}'`).join(', ')}`,
-      );
-    }
-    this.violation(
-      'hang',
-      `no task can make progress and nothing pending can wake one\n  ${lines.join('\n  ')}`,
-    );
+    return runSteps(this, until, opts.maxSteps ?? Number.POSITIVE_INFINITY);
   }
 }

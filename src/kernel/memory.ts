@@ -17,6 +17,10 @@
  *   and stores happen after earlier loads, so load buffering (LB) is never observed.
  */
 import type { Cell } from './cell.js';
+import type { Cpu } from './cpu.js';
+import { current as cur } from './current.js';
+import type { Kernel } from './kernel.js';
+import type { RmwOp, StoreOp } from './ops.js';
 
 /** The memory model names accepted by the kernel config and the CLI. */
 export type MemoryModel = 'sc' | 'tso' | 'pso' | 'invq';
@@ -123,4 +127,104 @@ export class MemorySystem {
   flush(cpu: number): void {
     this.flushed[cpu] = this.stamp;
   }
+}
+
+/** A store enters `cpu`'s store buffer (a release store first closes its epoch: see `StoreBuffer`). */
+export function bufferStore(
+  k: Kernel,
+  cpu: Cpu,
+  cell: Cell,
+  value: number,
+  release: boolean,
+  how: string,
+): void {
+  const sb = cpu.sb;
+  if (release) sb.epoch++;
+  sb.entries.push({ cell, value, epoch: sb.epoch });
+  if (k.tracing) k.emit('mem.store', { cell: cell.name, value, buffered: true, op: how });
+}
+
+/** Executes a fence if it is local now; returns false if it must wait for the store buffer. */
+export function fenceLocal(k: Kernel, cpu: Cpu, kind: string): boolean {
+  const model = k.config.memoryModel;
+  if (kind === 'barrier') return true;
+  if (kind === 'smp_wmb') {
+    if (model === 'pso' || model === 'invq') cpu.sb.epoch++;
+    if (k.tracing) k.emit('mem.fence', { op: kind });
+    return true;
+  }
+  if (kind === 'smp_rmb') {
+    if (model === 'invq') k.mem.flush(cpu.id);
+    if (k.tracing) k.emit('mem.fence', { op: kind });
+    return true;
+  }
+  // smp_mb
+  if (cpu.sb.entries.length > 0) return false;
+  if (model === 'invq') k.mem.flush(cpu.id);
+  if (k.tracing) k.emit('mem.fence', { op: kind });
+  return true;
+}
+
+/** A load by `cpu` under the configured model: its own buffered store, memory, or (invq) a stale copy. */
+export function load(k: Kernel, cpu: Cpu, cell: Cell, how: string): number {
+  const model = k.config.memoryModel;
+  const buffered = model === 'sc' ? undefined : cpu.sb.lookup(cell);
+  let value: number;
+  let from: 'memory' | 'buffer' | 'stale' = 'memory';
+  if (buffered !== undefined) {
+    value = buffered;
+    from = 'buffer';
+  } else if (model === 'invq') {
+    const lo = k.mem.staleRange(cpu.id, cell);
+    const n = cell.hist.length - lo;
+    const idx = lo + (n > 1 ? k.choose(n, 'load') : 0);
+    cell.seen[cpu.id] = idx;
+    value = cell.hist[idx]!;
+    if (idx < cell.hist.length - 1) from = 'stale';
+  } else {
+    value = cell.value;
+  }
+  if (how === 'smp_load_acquire' && model === 'invq') k.mem.flush(cpu.id);
+  if (k.tracing) k.emit('mem.load', { cell: cell.name, value, from, op: how });
+  return value;
+}
+
+/** Store-buffer entry `idx` of `cpu` reaches memory (a drain action of the step loop). */
+export function drain(k: Kernel, cpu: Cpu, idx: number): void {
+  const e = cpu.sb.entries.splice(idx, 1)[0] as SbEntry;
+  k.mem.commit(cpu.id, e.cell, e.value);
+  const save = cur.cpu;
+  cur.cpu = cpu;
+  if (k.tracing) k.emit('mem.drain', { cell: e.cell.name, value: e.value, from: cpu.id });
+  cur.cpu = save;
+}
+
+/** A store executed as a step (unbuffered: sc, or a store that waited for its turn). */
+export function store(k: Kernel, cpu: Cpu, o: StoreOp): void {
+  k.mem.commit(cpu.id, o.cell, o.value);
+  if (o.how === 'smp_store_mb') {
+    if (k.tracing)
+      k.emit('mem.store', {
+        cell: o.cell.name,
+        value: o.value,
+        buffered: false,
+        op: 'WRITE_ONCE',
+      });
+    fenceLocal(k, cpu, 'smp_mb');
+  } else {
+    if (k.tracing) k.emit('mem.store', { cell: o.cell.name, value: o.value, buffered: false, op: o.how });
+  }
+}
+
+/** A locked read-modify-write (atomic_*, xchg, cmpxchg): returns the old or the new value. */
+export function rmw(k: Kernel, cpu: Cpu, o: RmwOp): number {
+  const old = o.cell.value;
+  const nv = o.fn(old);
+  if (nv !== old || o.name !== 'cmpxchg') k.mem.commit(cpu.id, o.cell, nv);
+  if (k.config.memoryModel === 'invq') {
+    o.cell.seen[cpu.id] = o.cell.hist.length - 1;
+    if (o.ordered) k.mem.flush(cpu.id);
+  }
+  if (k.tracing) k.emit('mem.rmw', { cell: o.cell.name, old, value: nv, op: o.name });
+  return o.ret === 'old' ? old : nv;
 }
