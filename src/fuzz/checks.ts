@@ -7,7 +7,8 @@
  * - `checkEventRes`: an io_event's result is one too;
  * - `checkReadBytes`: a read returned what the byte model predicts;
  * - `checkAccounting`: after the run every context is gone with every accepted request
- *   completed once, and the AIO gauges and the pinned pages are back to zero.
+ *   completed once, and the AIO gauges and the pinned pages are back to zero;
+ * - `checkFastForward`: a timed run gave the same failures with fast-forward on as with it off.
  */
 
 import type { AioStats } from '../aio/stats.js';
@@ -101,4 +102,33 @@ export function checkEventData(pending: Map<number, number>, data: number): stri
   if (n === 1) pending.delete(data);
   else pending.set(data, n - 1);
   return null;
+}
+
+/** A failure as the fast-forward check compares it. */
+interface Seen {
+  readonly kind: string;
+  readonly message: string;
+  readonly at?: string;
+}
+
+function line(f: Seen): string {
+  return `${f.at === undefined ? '' : `${f.at}: `}${f.kind}: ${f.message}`;
+}
+
+/**
+ * The failures of one timed program run with fast-forward on and with it off: the same (the
+ * same steps, by fast-forward's contract, so the same observations); else what each run alone
+ * reported.
+ */
+export function checkFastForward(on: readonly Seen[], off: readonly Seen[]): string | null {
+  const onlyOff = off.map(line);
+  const onlyOn: string[] = [];
+  for (const x of on.map(line)) {
+    const i = onlyOff.indexOf(x);
+    if (i < 0) onlyOn.push(x);
+    else onlyOff.splice(i, 1);
+  }
+  if (onlyOn.length === 0 && onlyOff.length === 0) return null;
+  const list = (xs: string[]) => (xs.length === 0 ? 'nothing' : xs.join('; '));
+  return `fast-forward on and off differ: only on, ${list(onlyOn)}; only off, ${list(onlyOff)}`;
 }

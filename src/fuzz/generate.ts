@@ -5,11 +5,8 @@
  * Arguments are mostly valid (so that programs get somewhere: files opened, contexts made,
  * requests in flight) with garbage mixed in at every place: raw fds and addresses, lying
  * lengths, reserved iocb fields set, unknown opcodes, bad timespecs, negative and fractional
- * numbers.
- *
- * `GenOptions.knownBugs: false` leaves out the inputs of the bug classes that are known and
- * being fixed (see `docs/fuzz.md`): absurd mmap lengths, writes to the mapped ring's head and
- * tail, huge sleeps and timeouts, and fast-forward in timed runs.
+ * numbers, absurd mapping lengths, huge sleeps and timeouts, writes to the mapped ring's head
+ * and tail.
  */
 
 import fc from 'fast-check';
@@ -38,8 +35,6 @@ import type { BufArg, FdArg, IocbArg, Operation, PathArg, Program, ReqArg, Timeo
 
 /** Options of the generator. */
 export interface GenOptions {
-  /** Generate the inputs of the known bug classes too (default true). */
-  readonly knownBugs?: boolean;
   /** Most processes in a program (default 3). */
   readonly maxProcs?: number;
   /** Most operations per process (default 24). */
@@ -129,34 +124,31 @@ const flagsArb: fc.Arbitrary<number> = fc.oneof(
   },
 );
 
-function timeoutArb(knownBugs: boolean): fc.Arbitrary<TimeoutArg> {
-  const maxNs = knownBugs ? 2 ** 53 - 1 : 10_000_000;
-  return fc.oneof(
-    {
-      weight: 3,
-      arbitrary: fc.record({ k: fc.constant('ns' as const), ns: fc.integer({ min: 0, max: 2_000_000 }) }),
-    },
-    { weight: 2, arbitrary: fc.constant({ k: 'none' as const }) },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        k: fc.constant('ns' as const),
-        ns: fc.oneof(fc.integer({ min: 0, max: maxNs }), fc.constant(maxNs)),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        k: fc.constant('timespec' as const),
-        sec: knownBugs
-          ? fc.oneof(fc.constantFrom(-1, 0, 2 ** 40, 2 ** 62), fc.nat(3))
-          : fc.constantFrom(-1, 0),
-        nsec: fc.constantFrom(-1, 0, 1, 999_999_999, 1_000_000_000),
-      }),
-    },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('raw' as const), v: rawAddr }) },
-  );
-}
+const MAX_NS = 2 ** 53 - 1;
+
+const timeoutArb: fc.Arbitrary<TimeoutArg> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({ k: fc.constant('ns' as const), ns: fc.integer({ min: 0, max: 2_000_000 }) }),
+  },
+  { weight: 2, arbitrary: fc.constant({ k: 'none' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('ns' as const),
+      ns: fc.oneof(fc.integer({ min: 0, max: MAX_NS }), fc.constant(MAX_NS)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('timespec' as const),
+      sec: fc.oneof(fc.constantFrom(-1, 0, 2 ** 40, 2 ** 62), fc.nat(3)),
+      nsec: fc.constantFrom(-1, 0, 1, 999_999_999, 1_000_000_000),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('raw' as const), v: rawAddr }) },
+);
 
 const opcodeArb: fc.Arbitrary<number> = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(IOCB_CMD_PREAD, IOCB_CMD_PWRITE) },
@@ -204,23 +196,18 @@ const ringValueArb: fc.Arbitrary<number> = fc.oneof(
   fc.constantFrom(-1, 2.5, Number.NaN, 2 ** 32 - 1, 2 ** 31, 1e9),
 );
 
-/** Mapping lengths that do not make the simulator allocate gigabytes of backing. */
+/** Mapping lengths within what the simulator backs (the absurd ones are drawn apart, more rarely). */
 const saneLen: fc.Arbitrary<number> = lenArb.filter((n) => !Number.isInteger(n) || n <= 65536);
 
-function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
-  const mmapLen = knownBugs
-    ? fc.oneof(
-        { weight: 6, arbitrary: saneLen },
-        { weight: 1, arbitrary: fc.constantFrom(2 ** 40, 2 ** 53 - 1) },
-      )
-    : saneLen;
-  const sleepNs = knownBugs
-    ? fc.oneof(
-        { weight: 6, arbitrary: fc.integer({ min: 0, max: 2_000_000 }) },
-        { weight: 1, arbitrary: fc.constantFrom(86_400e9, 2 ** 53 - 1, 1e30, -1, 0.5) },
-      )
-    : fc.oneof(fc.integer({ min: 0, max: 2_000_000 }), fc.constantFrom(-1, 0.5));
-  const timeout = timeoutArb(knownBugs);
+function opArb(nprocs: number): fc.Arbitrary<Operation> {
+  const mmapLen = fc.oneof(
+    { weight: 6, arbitrary: saneLen },
+    { weight: 1, arbitrary: fc.constantFrom(2 ** 40, 2 ** 53 - 1) },
+  );
+  const sleepNs = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 2_000_000 }) },
+    { weight: 1, arbitrary: fc.constantFrom(86_400e9, 2 ** 53 - 1, 1e30, -1, 0.5) },
+  );
   const arbs: { weight: number; arbitrary: fc.Arbitrary<Operation> }[] = [
     { weight: 6, arbitrary: fc.record({ t: fc.constant('open' as const), path: pathArb, flags: flagsArb }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('close' as const), fd: fdArb }) },
@@ -289,12 +276,17 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
         events: fc
           .option(bufArb, { freq: 8, nil: null })
           .map((b) => (b === null || b.k === 'priv' ? null : b)),
-        timeout,
+        timeout: timeoutArb,
       }),
     },
     {
       weight: 2,
-      arbitrary: fc.record({ t: fc.constant('io_wait' as const), ctx: fdOf('ctx'), req: reqArb, timeout }),
+      arbitrary: fc.record({
+        t: fc.constant('io_wait' as const),
+        ctx: fdOf('ctx'),
+        req: reqArb,
+        timeout: timeoutArb,
+      }),
     },
     {
       weight: 2,
@@ -308,9 +300,7 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
         max: fc.integer({ min: 1, max: 8 }),
       }),
     },
-  ];
-  if (knownBugs)
-    arbs.push({
+    {
       weight: 1,
       arbitrary: fc.record({
         t: fc.constant('ring-write' as const),
@@ -318,7 +308,8 @@ function opArb(knownBugs: boolean, nprocs: number): fc.Arbitrary<Operation> {
         which: fc.constantFrom('head' as const, 'tail' as const),
         v: ringValueArb,
       }),
-    });
+    },
+  ];
   return fc.oneof(...arbs);
 }
 
@@ -339,20 +330,19 @@ const PROLOGUE: readonly Operation[] = [
 
 /** The arbitrary of whole programs. */
 export function programArb(opts: GenOptions = {}): fc.Arbitrary<Program> {
-  const knownBugs = opts.knownBugs ?? true;
   const maxProcs = opts.maxProcs ?? 3;
   const maxOps = opts.maxOps ?? 24;
   return fc.record({
     cpus: fc.integer({ min: 1, max: 3 }),
     timed: fc.boolean(),
     memoryModel: fc.constantFrom<MemoryModel>('sc', 'tso', 'pso'),
-    fastForward: knownBugs ? fc.boolean() : fc.constant(false),
+    fastForward: fc.boolean(),
     seed: fc.nat(1_000_000),
     procs: fc.array(
       fc
         .tuple(
           fc.subarray(PROLOGUE as Operation[], { minLength: 2 }),
-          fc.array(opArb(knownBugs, maxProcs), { minLength: 1, maxLength: maxOps, size: 'max' }),
+          fc.array(opArb(maxProcs), { minLength: 1, maxLength: maxOps, size: 'max' }),
         )
         .map(([pro, ops]) => ({ ops: [...pro, ...ops] })),
       { minLength: 1, maxLength: maxProcs, size: 'max' },

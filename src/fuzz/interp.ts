@@ -50,8 +50,6 @@ import {
 
 /** Options of a run. */
 export interface RunProgramOptions {
-  /** Let the program reach the known bug classes (default true); false steers around them. */
-  readonly knownBugs?: boolean;
   /** Step budget of the run (default 400,000). */
   readonly maxSteps?: number;
 }
@@ -100,7 +98,6 @@ interface Accepted {
 
 /** Runs `prog`; never throws for anything the program does. */
 export function runProgram(prog: Program, opts: RunProgramOptions = {}): ProgramResult {
-  const knownBugs = opts.knownBugs ?? true;
   const failures: Failure[] = [];
   let k: Kernel;
   let targets: ProcTargets[];
@@ -115,7 +112,7 @@ export function runProgram(prog: Program, opts: RunProgramOptions = {}): Program
   const contexts = new Set<Kioctx>();
   const procs: Process[] = [];
   const counter = { syscalls: 0 };
-  const env: Env = { k, targets, procs, contexts, failures, counter, knownBugs };
+  const env: Env = { k, targets, procs, contexts, failures, counter };
   prog.procs.forEach((proc, i) => {
     procs.push(create_process(k, `P${i}`, (p) => new Interp(env, p, i).run(proc.ops)));
   });
@@ -198,7 +195,6 @@ interface Env {
   readonly contexts: Set<Kioctx>;
   readonly failures: Failure[];
   readonly counter: { syscalls: number };
-  readonly knownBugs: boolean;
 }
 
 /** The interpreter of one process. */
@@ -290,9 +286,8 @@ class Interp {
     if (a.k === 'priv') return this.priv;
     // A wild address never lands in the memory the model follows (the private buffer, the slots).
     if (a.k === 'raw') return this.inPrivate(a.v) ? 0 : a.v;
-    const maps = this.env.knownBugs ? this.maps : this.maps.filter((m) => !this.isRing(m));
-    if (maps.length === 0) return this.inPrivate(a.off) ? 0 : a.off;
-    return maps[a.i % maps.length]! + a.off;
+    if (this.maps.length === 0) return this.inPrivate(a.off) ? 0 : a.off;
+    return this.maps[a.i % this.maps.length]! + a.off;
   }
 
   /** The model of what `fd` refers to, when this process owns it. */
@@ -497,7 +492,6 @@ class Interp {
       }
       case 'munmap': {
         const addr = this.buf(op.addr);
-        if (!this.env.knownBugs && this.isRing(addr)) return;
         yield* this.sys('munmap', {}, addr);
         return;
       }

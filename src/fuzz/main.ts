@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--seconds N] [--programs N] [--seed S] [--no-known-bugs] [--replay TOKEN]`:
+ * `npm run fuzz -- [--seconds N] [--programs N] [--seed S] [--replay TOKEN]`:
  * runs seeded random syscall programs on the simulated kernel and checks what they observe
  * (see `docs/fuzz.md`). Each failure of a new kind is printed, shrunk, with its replay token;
  * the end prints the programs run, the syscalls made and the failures. Exit status 1 when a
@@ -9,13 +9,12 @@ import { formatProgram } from './program.js';
 import { type FoundFailure, fuzz, judge, replayToken } from './runner.js';
 
 const USAGE =
-  'usage: npm run fuzz -- [--seconds N] [--programs N] [--seed S] [--no-known-bugs] [--shrink-runs N] [--replay TOKEN]';
+  'usage: npm run fuzz -- [--seconds N] [--programs N] [--seed S] [--shrink-runs N] [--replay TOKEN]';
 
 interface Args {
   seconds: number | undefined;
   programs: number | undefined;
   seed: number;
-  knownBugs: boolean;
   shrinkRuns: number;
   replay: string | undefined;
 }
@@ -37,7 +36,6 @@ function parseArgs(argv: readonly string[]): Args {
     seconds: undefined,
     programs: undefined,
     seed: 1,
-    knownBugs: true,
     shrinkRuns: 400,
     replay: undefined,
   };
@@ -47,7 +45,6 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === '--programs') a.programs = intArg(f, argv[++i], 1, 1e9);
     else if (f === '--seed') a.seed = intArg(f, argv[++i], 0, 0xffffffff);
     else if (f === '--shrink-runs') a.shrinkRuns = intArg(f, argv[++i], 0, 1e6);
-    else if (f === '--no-known-bugs') a.knownBugs = false;
     else if (f === '--replay') {
       a.replay = argv[++i];
       if (a.replay === undefined) usage('--replay needs a token');
@@ -61,9 +58,8 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function printFound(f: FoundFailure): void {
-  const label = f.cls === null ? 'NEW' : `known: ${f.cls}`;
   const lines = [
-    `FAILURE [${label}] ${f.signature}`,
+    `FAILURE ${f.signature}`,
     ...f.failures.map((x) => `  ${x.at === undefined ? '' : `${x.at}: `}${x.kind}: ${x.message}`),
     `  replay: npm run fuzz -- --replay ${f.token}`,
     '  minimal program:',
@@ -78,10 +74,10 @@ function printFound(f: FoundFailure): void {
 function main(): void {
   const a = parseArgs(process.argv.slice(2));
   if (a.replay !== undefined) {
-    const prog = replayToken(a.replay, { knownBugs: a.knownBugs });
+    const prog = replayToken(a.replay);
     if (prog === null) usage(`'${a.replay}' is not a fuzz token (<seed>:<path>)`);
     process.stdout.write(`${formatProgram(prog)}\n`);
-    const j = judge(prog, a.knownBugs);
+    const j = judge(prog);
     for (const [i, f] of j.failures.entries())
       process.stdout.write(
         `${f.at === undefined ? '' : `${f.at}: `}${f.kind}: ${f.message}\n  [${j.sigs[i]}]\n`,
@@ -91,21 +87,19 @@ function main(): void {
   }
   const r = fuzz({
     seed: a.seed,
-    knownBugs: a.knownBugs,
     shrinkRuns: a.shrinkRuns,
     onFound: printFound,
     ...(a.seconds === undefined ? {} : { seconds: a.seconds }),
     ...(a.programs === undefined ? {} : { programs: a.programs }),
   });
-  const known = r.found.filter((f) => f.cls !== null).length;
   process.stdout.write(
     [
-      `seed ${r.seed}${a.knownBugs ? '' : ', known bug classes left out'}`,
+      `seed ${r.seed}`,
       `programs run: ${r.programs}`,
       `syscalls made: ${r.syscalls}`,
       `failing programs: ${r.failingPrograms}`,
-      `distinct failures: ${r.found.length} (${r.found.length - known} new, ${known} of known classes)`,
-      ...r.found.map((f) => `  ${f.count}x ${f.cls ?? 'NEW'}: ${f.signature}  (${f.token})`),
+      `distinct failures: ${r.found.length}`,
+      ...r.found.map((f) => `  ${f.count}x ${f.signature}  (${f.token})`),
       `shrink runs: ${r.shrinkRuns}, elapsed ${(r.elapsedMs / 1000).toFixed(1)} s`,
       '',
     ].join('\n'),

@@ -7,13 +7,17 @@
  * back into the very program. While a failure shrinks, a candidate counts as failing only if it
  * fails in the same way (the same signature), so the minimal program shows the bug that was
  * found, not another one met on the way; shrinking has a budget of runs.
+ *
+ * A timed `sc` program with fast-forward on is run a second time with it off: fast-forward
+ * promises the same steps, so both runs must report the same failures (`checkFastForward`).
  */
 
 import fc from 'fast-check';
-import { classify, type KnownClass, signature } from './classify.js';
+import { checkFastForward } from './checks.js';
 import { type GenOptions, programArb } from './generate.js';
 import { type Failure, runProgram } from './interp.js';
 import type { Program } from './program.js';
+import { signature } from './signature.js';
 
 /** Options of `fuzz`. */
 export interface FuzzOptions {
@@ -22,19 +26,16 @@ export interface FuzzOptions {
   /** Stop after this many programs (default: no limit; one of the two must be given). */
   readonly programs?: number;
   readonly seed?: number;
-  /** Include the known bug classes (default true). */
-  readonly knownBugs?: boolean;
   /** Most program runs spent shrinking one failure (default 400). */
   readonly shrinkRuns?: number;
   /** Called with each failure as it is found (already shrunk). */
   readonly onFound?: (f: FoundFailure) => void;
-  readonly gen?: Omit<GenOptions, 'knownBugs'>;
+  readonly gen?: GenOptions;
 }
 
 /** A failure of a new kind, shrunk. */
 export interface FoundFailure {
   readonly signature: string;
-  readonly cls: KnownClass | null;
   /** What the minimal program's run reported. */
   readonly failures: readonly Failure[];
   readonly program: Program;
@@ -66,33 +67,30 @@ export function mix(seed: number, c: number): number {
   return (z ^ (z >>> 15)) >>> 0;
 }
 
-/** The failures of `prog` with their signatures (a fast-forward run compared with one without). */
-export function judge(
-  prog: Program,
-  knownBugs: boolean,
-): { failures: readonly Failure[]; sigs: string[]; syscalls: number } {
-  const r = runProgram(prog, { knownBugs });
-  if (r.failures.length === 0) return { failures: r.failures, sigs: [], syscalls: r.syscalls };
-  const ff = prog.timed && prog.fastForward && prog.memoryModel === 'sc';
-  const without = ff ? runProgram({ ...prog, fastForward: false }, { knownBugs }).failures : undefined;
-  return {
-    failures: r.failures,
-    sigs: r.failures.map((f) => signature(prog, f, without)),
-    syscalls: r.syscalls,
-  };
+/**
+ * The failures of `prog` with their signatures; for a timed `sc` program with fast-forward on,
+ * a failure too when the same program run with fast-forward off reports other failures.
+ */
+export function judge(prog: Program): { failures: readonly Failure[]; sigs: string[]; syscalls: number } {
+  const r = runProgram(prog);
+  const failures = [...r.failures];
+  if (prog.timed && prog.fastForward && prog.memoryModel === 'sc') {
+    const d = checkFastForward(r.failures, runProgram({ ...prog, fastForward: false }).failures);
+    if (d !== null) failures.push({ kind: 'fast-forward', message: d });
+  }
+  return { failures, sigs: failures.map(signature), syscalls: r.syscalls };
 }
 
 /** Runs the fuzzer. */
 export function fuzz(opts: FuzzOptions): FuzzReport {
   const seed = opts.seed ?? 1;
-  const knownBugs = opts.knownBugs ?? true;
   const maxShrink = opts.shrinkRuns ?? 400;
   if (opts.seconds === undefined && opts.programs === undefined)
     throw new Error('fuzz: give seconds or programs');
   const t0 = Date.now();
   const deadline = opts.seconds === undefined ? Number.POSITIVE_INFINITY : t0 + opts.seconds * 1000;
   const maxPrograms = opts.programs ?? Number.POSITIVE_INFINITY;
-  const arb = programArb({ ...opts.gen, knownBugs });
+  const arb = programArb(opts.gen);
   const found = new Map<string, FoundFailure>();
   let programs = 0;
   let syscalls = 0;
@@ -105,7 +103,7 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
     if (hunting === null) {
       if (done()) return true;
       programs++;
-      const j = judge(prog, knownBugs);
+      const j = judge(prog);
       syscalls += j.syscalls;
       if (j.sigs.length === 0) return true;
       failingPrograms++;
@@ -122,7 +120,7 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
     if (shrinkLeft <= 0) return true;
     shrinkLeft--;
     shrinkRuns++;
-    return !judge(prog, knownBugs).sigs.includes(hunting);
+    return !judge(prog).sigs.includes(hunting);
   };
   for (let c = 0; !done(); c++) {
     const chunkSeed = mix(seed, c);
@@ -133,13 +131,9 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
     });
     if (details.failed && hunting !== null && details.counterexample !== null) {
       const prog = details.counterexample[0];
-      const j = judge(prog, knownBugs);
-      const ff = prog.timed && prog.fastForward && prog.memoryModel === 'sc';
-      const without = ff ? runProgram({ ...prog, fastForward: false }, { knownBugs }).failures : undefined;
-      const first = j.failures[j.sigs.indexOf(hunting)] ?? j.failures[0]!;
+      const j = judge(prog);
       const f: FoundFailure = {
         signature: hunting,
-        cls: classify(prog, first, without),
         failures: j.failures,
         program: prog,
         token: `${chunkSeed}:${details.counterexamplePath ?? ''}`,
@@ -162,16 +156,13 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
 }
 
 /** The program a token names (from `fuzz` with the same generator options), or null if it is not one. */
-export function replayToken(
-  token: string,
-  opts: { knownBugs?: boolean; gen?: Omit<GenOptions, 'knownBugs'> } = {},
-): Program | null {
+export function replayToken(token: string, opts: { gen?: GenOptions } = {}): Program | null {
   const m = /^(\d{1,10}):(\d+(?::\d+)*)$/.exec(token);
   if (m === null) return null;
   const seed = Number(m[1]);
   if (seed > 0xffffffff) return null;
   let prog: Program | null = null;
-  const arb = programArb({ ...opts.gen, knownBugs: opts.knownBugs ?? true });
+  const arb = programArb(opts.gen);
   try {
     fc.check(
       fc.property(arb, (p) => {

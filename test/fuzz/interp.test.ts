@@ -32,7 +32,6 @@ describe('fuzz interpreter', () => {
         { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: aSecond },
         { t: 'read', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 8192, pos: 0 },
       ]),
-      { knownBugs: false },
     );
     expect(r.failures).toEqual([]);
     expect(r.syscalls).toBe(5);
@@ -53,7 +52,6 @@ describe('fuzz interpreter', () => {
         { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: aSecond },
         { t: 'pread', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 512, pos: 0 },
       ]),
-      { knownBugs: false },
     );
     expect(r.failures).toEqual([]);
     expect(r.syscalls).toBe(5);
@@ -73,7 +71,6 @@ describe('fuzz interpreter', () => {
           arr: { k: 'map', i: 0, off: 313 },
         },
       ]),
-      { knownBugs: true },
     );
     expect(r.failures).toEqual([]);
   });
@@ -104,7 +101,6 @@ describe('fuzz interpreter', () => {
         },
         { t: 'getevents', ctx: ctx0, nr: 2, events: { k: 'map', i: 0, off: 1 }, timeout: aSecond },
       ]),
-      { knownBugs: true },
     );
     expect(r.failures).toEqual([]);
   });
@@ -138,7 +134,6 @@ describe('fuzz interpreter', () => {
         { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
         { t: 'read', fd: { k: 'data', i: 1 }, buf: { k: 'priv' }, count: 512, pos: 0 },
       ]),
-      { knownBugs: false },
     );
     expect(r.failures).toEqual([]);
     expect(r.syscalls).toBe(8);
@@ -147,37 +142,34 @@ describe('fuzz interpreter', () => {
   it.prop([fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.boolean()], { numRuns: 30 })(
     'keeps a mapping offset given with no mapping made out of the private buffer',
     (seed, timed) => {
-      const r = runProgram(
-        {
-          ...prog([
-            { t: 'open', path: 'file', flags: 2 },
-            { t: 'open', path: 'aio', flags: 2 },
-            { t: 'open', path: 'raw', flags: 2 },
-            {
-              t: 'submit',
-              ctx: ctx0,
-              // No mapping was made: the offset alone would be the private buffer's address.
-              iocbs: [
-                {
-                  k: 'iocb',
-                  op: 0,
-                  fd: { k: 'data', i: 1 },
-                  buf: { k: 'map', i: 0, off: 0x10000 },
-                  len: 7168,
-                  pos: 0,
-                },
-              ],
-              nrDelta: 0,
-              arr: null,
-            },
-            { t: 'read', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 7884, pos: 0 },
-          ]),
-          cpus: 2,
-          timed,
-          seed,
-        },
-        { knownBugs: false },
-      );
+      const r = runProgram({
+        ...prog([
+          { t: 'open', path: 'file', flags: 2 },
+          { t: 'open', path: 'aio', flags: 2 },
+          { t: 'open', path: 'raw', flags: 2 },
+          {
+            t: 'submit',
+            ctx: ctx0,
+            // No mapping was made: the offset alone would be the private buffer's address.
+            iocbs: [
+              {
+                k: 'iocb',
+                op: 0,
+                fd: { k: 'data', i: 1 },
+                buf: { k: 'map', i: 0, off: 0x10000 },
+                len: 7168,
+                pos: 0,
+              },
+            ],
+            nrDelta: 0,
+            arr: null,
+          },
+          { t: 'read', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 7884, pos: 0 },
+        ]),
+        cpus: 2,
+        timed,
+        seed,
+      });
       expect(r.failures).toEqual([]);
     },
   );
@@ -202,7 +194,6 @@ describe('fuzz interpreter', () => {
         { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
         { t: 'getevents', ctx: ctx0, nr: 2, events: null, timeout: aSecond },
       ]),
-      { knownBugs: false },
     );
     expect(r.failures).toEqual([]);
   });
@@ -226,7 +217,6 @@ describe('fuzz interpreter', () => {
         ],
         'pso',
       ),
-      { knownBugs: false },
     );
     expect(r.failures).toEqual([]);
   });
@@ -250,40 +240,37 @@ describe('fuzz interpreter', () => {
         events: { k: 'map', i: 0, off: 4064 },
         timeout: { k: 'ns', ns: 1e8 },
       } as const;
-      const r = runProgram(
-        {
-          ...prog([
-            { t: 'open', path: 'disk', flags: 2 },
-            { t: 'open', path: 'aio', flags: 2 },
-            { t: 'mmap', len: 16384, prot: 3, fd: null },
-            { t: 'submit', ctx: ctx0, iocbs: [fsync, fsync], nrDelta: 0, arr: null },
-            { t: 'nanosleep', ns: 1e6 },
-            {
-              t: 'submit',
-              ctx: ctx0,
-              iocbs: [
-                {
-                  k: 'iocb',
-                  op: 0,
-                  fd: { k: 'data', i: 0 },
-                  buf: { k: 'map', i: 0, off: 4064 },
-                  len: 7680,
-                  pos: 10752,
-                },
-              ],
-              nrDelta: 0,
-              arr: null,
-            },
-            reap,
-            reap,
-            reap,
-          ]),
-          cpus: 2,
-          timed,
-          seed,
-        },
-        { knownBugs: false },
-      );
+      const r = runProgram({
+        ...prog([
+          { t: 'open', path: 'disk', flags: 2 },
+          { t: 'open', path: 'aio', flags: 2 },
+          { t: 'mmap', len: 16384, prot: 3, fd: null },
+          { t: 'submit', ctx: ctx0, iocbs: [fsync, fsync], nrDelta: 0, arr: null },
+          { t: 'nanosleep', ns: 1e6 },
+          {
+            t: 'submit',
+            ctx: ctx0,
+            iocbs: [
+              {
+                k: 'iocb',
+                op: 0,
+                fd: { k: 'data', i: 0 },
+                buf: { k: 'map', i: 0, off: 4064 },
+                len: 7680,
+                pos: 10752,
+              },
+            ],
+            nrDelta: 0,
+            arr: null,
+          },
+          reap,
+          reap,
+          reap,
+        ]),
+        cpus: 2,
+        timed,
+        seed,
+      });
       expect(r.failures).toEqual([]);
     },
   );
