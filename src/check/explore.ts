@@ -225,7 +225,7 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
   };
 
   /** Records a run that counts; returns whether the search stops there. */
-  const record = (r: RunReport): boolean => {
+  const record = (r: RunReport, known?: () => number): boolean => {
     tally(r);
     if (r.status === 'max-steps') cutBy.add('max-steps');
     if (o.onProgress !== undefined) {
@@ -236,41 +236,49 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
       }
     }
     if (r.violations.length === 0) return false;
-    const v = report(r);
-    if (violations.length < MAX_VIOLATIONS || violations.some((x) => x.replay === v.replay))
-      addViolation(violations, v);
+    note(r, known);
     return o.stopOnFirst;
   };
 
-  const report = (r: RunReport): FoundViolation => {
+  // Kept violations by the schedule they replay (what their token encodes): a schedule seen
+  // again is counted, and the token of one that will not be kept is never made.
+  const kept = new Map<string, number>();
+
+  /** Reports the violation of `r` (minimised), or counts it on the one kept for its schedule. */
+  const note = (r: RunReport, known?: () => number): void => {
     const v = r.violations[0]!;
-    let choices = r.choices;
-    let final = r;
-    let preemptions: number;
-    if (o.minimize) {
-      const m = minimize(scenario, config, choices, v.kind, maxSteps);
-      choices = m.choices;
-      final = m.report;
-      preemptions = m.preemptions;
-    } else {
-      preemptions = countPreemptions(scenario, config, choices, maxSteps);
+    const m = o.minimize ? minimize(scenario, config, r.choices, v.kind, maxSteps) : null;
+    const final = m === null ? r : m.report;
+    const cut = final.status === 'max-steps';
+    const key = `${cut ? 'm' : ''}${final.choices.join(',')}`;
+    const i = kept.get(key);
+    if (i !== undefined) {
+      violations[i] = { ...violations[i]!, count: violations[i]!.count + 1 };
+      return;
     }
+    if (violations.length >= MAX_VIOLATIONS) return;
     const fv = final.violations.find((x) => x.kind === v.kind) ?? v;
-    return {
+    kept.set(key, violations.length);
+    violations.push({
       kind: fv.kind,
       message: fv.message,
       replay: encodeToken(
         scenario.name,
         scenarioConfig(scenario, config),
         final.choices,
-        final.status === 'max-steps' ? maxSteps : undefined,
+        cut ? maxSteps : undefined,
       ),
-      preemptions,
+      preemptions:
+        m !== null
+          ? m.preemptions
+          : known !== undefined
+            ? known()
+            : countPreemptions(scenario, config, r.choices, maxSteps),
       steps: final.steps,
       choicesBefore: r.choices.length,
-      choicesAfter: choices.length,
+      choicesAfter: m === null ? r.choices.length : m.choices.length,
       count: 1,
-    };
+    });
   };
 
   const ctx: SearchContext = {
@@ -309,7 +317,7 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
       if (ex.abandoned?.() == null) throw e;
     }
     const counts = strategy.endExecution(r);
-    if (counts && r !== null && record(r)) {
+    if (counts && r !== null && record(r, ex.preemptions)) {
       cutBy.add('stopped');
       break;
     }
@@ -317,7 +325,7 @@ function* exploreSteps(scenario: Scenario, options: ExploreOptions): Generator<v
   }
   const outcome = strategy.finish();
   if (outcome.failing !== undefined) {
-    addViolation(violations, report(outcome.failing));
+    note(outcome.failing);
     cutBy.add('stopped');
   }
   const cuts = [...cutBy];

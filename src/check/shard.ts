@@ -76,7 +76,12 @@ export function shardByPrefix(inner: SearchStrategy, shard: Shard): SearchStrate
         },
         observe: (a) => ch.observe?.(a),
       };
-      return { chooser, onKernel: ex.onKernel, abandoned: () => abandon ?? ex.abandoned?.() ?? null };
+      return {
+        chooser,
+        onKernel: ex.onKernel,
+        abandoned: () => abandon ?? ex.abandoned?.() ?? null,
+        preemptions: ex.preemptions,
+      };
     },
     endExecution(run: RunReport | null): boolean {
       const counts = inner.endExecution(run);

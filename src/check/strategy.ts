@@ -60,6 +60,11 @@ export interface Execution {
   readonly onKernel?: ((k: Kernel) => void) | undefined;
   /** The Abandon this execution's Chooser threw, if any (strategies that abandon runs). */
   readonly abandoned?: (() => Abandon | null) | undefined;
+  /**
+   * The preemptions of this execution's run, for a strategy that counts them as it chooses;
+   * a violation that is not minimised is then reported without running its schedule again.
+   */
+  readonly preemptions?: (() => number) | undefined;
 }
 
 /** What a strategy adds to the report once the search is over. */

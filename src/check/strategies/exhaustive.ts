@@ -20,6 +20,7 @@ export const exhaustive: StrategyEntry = {
     });
     const onKernel = search.sleepSets ? (k: Kernel) => search.watch(schedWatch(k)) : undefined;
     const abandoned = () => search.abandoned;
+    const preemptions = () => search.preemptions();
     let started = false;
     let done = false;
     return {
@@ -33,7 +34,7 @@ export const exhaustive: StrategyEntry = {
           ctx.cut('runs');
           return null;
         }
-        return { chooser: search.chooser(), onKernel, abandoned };
+        return { chooser: search.chooser(), onKernel, abandoned, preemptions };
       },
       endExecution: (run) => run !== null,
       finish() {
