@@ -138,7 +138,8 @@ export function collect(k: Kernel): boolean {
     }
     if (k.fgEvents > 0 || (k.heap.size > 0 && n > 0)) {
       skipCancelled(k);
-      if (k.heap.size > 0) {
+      // (An event past the run's time limit, CLOCK_MAX at most, is not offered: the clock stops.)
+      if (k.heap.size > 0 && k.heap.peekTime() <= k.untilRun) {
         const ev = k.heap.peek();
         infos[n] = {
           actor: TIMER_ACTOR,
@@ -261,17 +262,16 @@ export function runSteps(k: Kernel, until: number, maxSteps: number): RunResult 
       if (n === 0) {
         // Collecting may have run a task to its end (one refilled onto an idle CPU).
         if (finished(k)) break;
-        if (timed) {
-          skipCancelled(k);
-          if (k.heap.size > 0 && k.fgEvents > 0) {
-            const t = k.heap.peekTime();
-            if (t > until) {
-              status = 'until';
-              break;
-            }
-            k.now = t;
-            continue;
+        skipCancelled(k);
+        if (k.heap.size > 0 && k.fgEvents > 0) {
+          const t = k.heap.peekTime();
+          if (t > until) {
+            status = 'until';
+            break;
           }
+          // (Untimed runs offer a due event as an action: only timed runs get here with one.)
+          k.now = t;
+          continue;
         }
         status = 'hang';
         reportHang(k);

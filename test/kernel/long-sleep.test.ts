@@ -64,6 +64,31 @@ describe('long sleeps', () => {
     expect(ret).toBe(-1);
   });
 
+  it('an untimed run stops the clock at its end too, and a page dirtied there arms no timer in the past', () => {
+    const k = new Kernel({ cpus: 1, timed: false, trace: false }, seeded(3));
+    setup_disks(k, {
+      disks: 1,
+      model: 'hdd',
+      diskBytes: 4 << 20,
+      fs: { blocks: 512, maxInodes: 8 },
+      raw: true,
+    });
+    create_process(k, 'sleeper', function* () {
+      yield* syscall('nanosleep', 1e30);
+    });
+    create_process(k, 'writer', function* (p) {
+      const fd = yield* syscall('open', '/mnt/f', O_RDWR | O_CREAT);
+      const buf = p.mm.mmap(4096);
+      expect(yield* syscall('write', fd, buf, 512)).toBe(512);
+      expect(yield* syscall('nanosleep', 2 ** 52)).toBe(0);
+      expect(yield* syscall('write', fd, buf, 512)).toBe(512);
+    });
+    const r = k.run({ maxSteps: 100_000 });
+    expect(r.violations).toEqual([]);
+    expect(r.status).toBe('until');
+    expect(r.simTimeNs).toBeLessThanOrEqual(CLOCK_MAX);
+  });
+
   it('__io_getevents with a timeout of 2^62 seconds waits to the end of the clock', () => {
     const k = machine();
     create_process(k, 'p', function* (p) {
