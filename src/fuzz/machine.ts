@@ -28,6 +28,17 @@ export interface ProcTargets {
   readonly diskModel: ByteModel;
 }
 
+/** A page cache of 12 pages whose limits a few writes reach: eviction, throttling, writeback. */
+export const TINY_PAGE_CACHE = Object.freeze({
+  limitPages: 12,
+  dirtyBackgroundPages: 3,
+  dirtyThresholdPages: 6,
+  readaheadPages: 4,
+  writebackBatch: 4,
+  kupdateIntervalNs: 50_000_000,
+  dirtyExpireNs: 100_000_000,
+});
+
 /** Builds the kernel of `prog` and each process's targets. */
 export function buildMachine(prog: Program): { k: Kernel; targets: ProcTargets[] } {
   const k = new Kernel(
@@ -46,15 +57,7 @@ export function buildMachine(prog: Program): { k: Kernel; targets: ProcTargets[]
     jitter: prog.timed ? 0.2 : 0,
     diskBytes: 1024 * 1024,
     fs: { blocks: 96, maxInodes: 8 },
-    pageCache: {
-      limitPages: 12,
-      dirtyBackgroundPages: 3,
-      dirtyThresholdPages: 6,
-      readaheadPages: 4,
-      writebackBatch: 4,
-      kupdateIntervalNs: 50_000_000,
-      dirtyExpireNs: 100_000_000,
-    },
+    pageCache: TINY_PAGE_CACHE,
     pinnedLimitBytes: 32 * 1024,
   });
   const targets = prog.procs.map((_, i): ProcTargets => {

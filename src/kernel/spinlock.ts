@@ -95,40 +95,35 @@ export function lockPending(k: Kernel, ctx: Context, cpu: Cpu, op: LockOp): void
   } else if (op.flavour === 'spin_lock_bh') {
     cpu.bhOff++;
   }
-  if (lock.owner === ctx) {
-    k.lockdep.acquire(
-      lock.lockClass,
-      ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
-      { task: ctx.name, step: k.steps },
-      ctx.kind === 'irq',
-      !cpu.irqsOff,
-    );
-    k.violations.push(...k.lockdep.violations.splice(0));
-  }
+  if (lock.owner === ctx) validate_acquire(k, ctx, cpu, lock, false);
   if (lock.cell.value !== 0 && lock.owner !== null) {
     cpu.spinning = lock;
     if (k.tracing) k.emit('lock.spin', { lock: lock.name, holder: lock.owner.id });
   }
 }
 
+/**
+ * Tells the lock validator that `ctx` takes `lock` (with what it holds, and whether interrupts
+ * are on: spin_lock_irqsave/_irq disabled them at lockPending) and moves what it found into the
+ * kernel's violations, in the trace too when `traced`.
+ */
+function validate_acquire(k: Kernel, ctx: Context, cpu: Cpu, lock: Spinlock, traced: boolean): void {
+  k.lockdep.acquire(
+    lock.lockClass,
+    ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
+    { task: ctx.name, step: k.steps },
+    ctx.kind === 'irq',
+    !cpu.irqsOff,
+  );
+  for (const v of k.lockdep.violations.splice(0)) {
+    k.violations.push(v);
+    if (traced && k.tracing) k.emit('violation', { violationKind: v.kind, message: v.message });
+  }
+}
+
 export function acquire(k: Kernel, ctx: Context, cpu: Cpu, lock: Spinlock, kind: string): void {
   cpu.spinning = null;
-  if (k.config.lockdep && lock.owner !== ctx) {
-    k.lockdep.acquire(
-      lock.lockClass,
-      ctx.held.map((l) => ({ cls: l.lockClass, site: { task: ctx.name, step: l.since } })),
-      { task: ctx.name, step: k.steps },
-      ctx.kind === 'irq',
-      // Held with interrupts enabled? (spin_lock_irqsave/_irq disabled them at lockPending.)
-      !cpu.irqsOff,
-    );
-    if (k.lockdep.violations.length > 0) {
-      for (const v of k.lockdep.violations.splice(0)) {
-        k.violations.push(v);
-        if (k.tracing) k.emit('violation', { violationKind: v.kind, message: v.message });
-      }
-    }
-  }
+  if (k.config.lockdep && lock.owner !== ctx) validate_acquire(k, ctx, cpu, lock, true);
   k.mem.commit(cpu.id, lock.cell, 1);
   if (k.config.memoryModel === 'invq') k.mem.flush(cpu.id);
   lock.owner = ctx;

@@ -3,8 +3,10 @@
  * filesystem, raw access, and a 12-page cache with low writeback thresholds, so eviction,
  * throttling and background writeback all happen within a few operations.
  */
+
 import { type DiskSet, setup_disks } from '../../src/devices/setup.js';
 import { fs_read_ondisk } from '../../src/devices/simplefs.js';
+import { TINY_PAGE_CACHE } from '../../src/fuzz/machine.js';
 import { seeded } from '../../src/kernel/chooser.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { MemoryModel } from '../../src/kernel/memory.js';
@@ -25,15 +27,7 @@ export function smallMachine(
     diskBytes: 1024 * 1024,
     fs: { blocks: 96, maxInodes: 4 },
     raw: true,
-    pageCache: {
-      limitPages: 12,
-      dirtyBackgroundPages: 3,
-      dirtyThresholdPages: 6,
-      readaheadPages: 4,
-      writebackBatch: 4,
-      kupdateIntervalNs: 50_000_000,
-      dirtyExpireNs: 100_000_000,
-    },
+    pageCache: TINY_PAGE_CACHE,
     pinnedLimitBytes,
   });
   return { k, s };

@@ -15,8 +15,8 @@ import { create_process, syscall } from '../../src/kernel/syscalls.js';
 
 const DAY = 86_400_000_000_000;
 
-function machine(): Kernel {
-  const k = new Kernel({ cpus: 2, timed: true, trace: false }, seeded(3));
+function machine(timed = true): Kernel {
+  const k = new Kernel({ cpus: 2, timed, trace: false }, seeded(3));
   setup_disks(k, {
     disks: 1,
     model: 'hdd',
@@ -65,14 +65,7 @@ describe('long sleeps', () => {
   });
 
   it('an untimed run stops the clock at its end too, and a page dirtied there arms no timer in the past', () => {
-    const k = new Kernel({ cpus: 1, timed: false, trace: false }, seeded(3));
-    setup_disks(k, {
-      disks: 1,
-      model: 'hdd',
-      diskBytes: 4 << 20,
-      fs: { blocks: 512, maxInodes: 8 },
-      raw: true,
-    });
+    const k = machine(false);
     create_process(k, 'sleeper', function* () {
       yield* syscall('nanosleep', 1e30);
     });
