@@ -9,6 +9,9 @@
  * choose.
  */
 
+/** How far the arrays follow a blurred write exactly (files and disks of the fuzzer are smaller). */
+const MODELLED_BYTES = 4 << 20;
+
 /** The model of one file or device. */
 export class ByteModel {
   private data: Uint8Array;
@@ -20,6 +23,11 @@ export class ByteModel {
   readonly fixed: boolean;
   /** Incremented by every write or truncate: a read started before one cannot be checked. */
   epoch = 0;
+  /**
+   * Bytes at or past this offset that the arrays do not reach yet are unknown when they come
+   * to be (a blurred write past the arrays' end may have put bytes there); Infinity when none.
+   */
+  private unknownFrom = Number.POSITIVE_INFINITY;
 
   constructor(size: number, fixed: boolean) {
     this.size = size;
@@ -37,8 +45,8 @@ export class ByteModel {
     const k = new Uint8Array(cap);
     k.set(this.known);
     // Bytes beyond a file's end read as zero once the end moves past them; a fixed device starts
-    // as zeroes: either way known.
-    k.fill(1, this.known.length);
+    // as zeroes: either way known, but for what a blurred write may have reached.
+    k.fill(1, this.known.length, Math.max(this.known.length, Math.min(cap, this.unknownFrom)));
     this.data = d;
     this.known = k;
   }
@@ -61,10 +69,12 @@ export class ByteModel {
     const end = this.fixed ? Math.min(this.size, pos + len) : pos + len;
     if (end <= pos) return;
     if (!this.fixed && end > this.size) this.sizeKnown = false;
-    // Past the size nothing is checked until the size is known again (a truncate makes every
-    // byte past it known), so the array need not reach that far.
-    this.grow(Math.min(end, Math.max(this.size, this.data.length)));
+    // The arrays follow a write of a size a file can have; past that, everything from where
+    // they end is unknown.
+    this.grow(Math.min(end, Math.max(this.size, this.data.length, MODELLED_BYTES)));
     this.known.fill(0, pos, Math.min(end, this.known.length));
+    if (end > this.known.length)
+      this.unknownFrom = Math.min(this.unknownFrom, Math.max(pos, this.known.length));
   }
 
   /** `ftruncate` / `O_TRUNC` to `len` that succeeded with nothing else in flight. */
@@ -81,6 +91,7 @@ export class ByteModel {
     // What lies past the new end reads as zeroes once a later write or truncate extends the file.
     this.data.fill(0, len);
     this.known.fill(1, len);
+    this.unknownFrom = Number.POSITIVE_INFINITY;
     this.size = len;
     this.sizeKnown = true;
   }

@@ -53,6 +53,25 @@ describe('fuzz: the checks reject what they must', () => {
     expect(checkReadBytes('pread', 4, new Uint8Array([1, 2, 9, 4]), m.expect(0, 10)!)).toBeNull();
   });
 
+  it('data: bytes an asynchronous write past the end may have reached stay unknown after later writes and a truncate', () => {
+    // A 5000-byte file; an AIO write of 4096 bytes at 4487 (its bytes land when they land); a
+    // synchronous write far past the end; a truncate below that end. The bytes from 5000 to
+    // 8583 may hold the AIO write's data: the model must not take them for zeroes.
+    const m = new ByteModel(5000, false);
+    m.write(0, new Uint8Array(5000).fill(7));
+    m.blur(4487, 4096);
+    m.write(17920, new Uint8Array(5120).fill(9));
+    m.truncate(11051);
+    const want = m.expect(4000, 6000)!;
+    expect(want.n).toBe(6000);
+    expect(want.known.subarray(0, 487).every((b) => b === 1)).toBe(true); // 4000..4486: the file's
+    expect(want.known.subarray(487, 4583).every((b) => b === 0)).toBe(true); // 4487..8582: the AIO write's
+    expect(want.known.subarray(4583).every((b) => b === 1)).toBe(true); // 8583..9999: zeroes
+    expect(
+      checkReadBytes('pread', 6000, new Uint8Array(6000).fill(53).fill(7, 0, 487).fill(0, 4583), want),
+    ).toBeNull();
+  });
+
   it('accounting: a request without its event, a gauge left over', () => {
     const stats = {
       'aio.nr': 0,
