@@ -257,9 +257,14 @@ export class Kioctx {
    * never shows an event twice and never makes room in the ring that is not there.
    */
   ring_head(v: number): number {
-    const h = this.index(v);
-    if (h >= 0 && this.inWindow(this.khead, h)) this.khead = h;
+    this.khead = this.believed_head(v);
     return this.khead;
+  }
+
+  /** The head `ring_head(v)` would use, without moving `khead` (for checks from outside). */
+  believed_head(v: number): number {
+    const h = this.index(v);
+    return h >= 0 && this.inWindow(this.khead, h) ? h : this.khead;
   }
 
   /**

@@ -160,7 +160,7 @@ export function runProgram(prog: Program, opts: RunProgramOptions = {}): Program
 function waitsForNothing(k: Kernel, contexts: ReadonlySet<Kioctx>): boolean {
   const idle = new Set(
     [...contexts]
-      .filter((c) => c.reqsActive === 0 && c.ring_head(c.head.value) === c.ktail)
+      .filter((c) => c.reqsActive === 0 && c.believed_head(c.head.value) === c.ktail)
       .map((c) => c.eventsWaitName),
   );
   return k.tasks.every((t) => t.exited || t.daemon || (t.sleeping && idle.has(t.waitingOn)));

@@ -14,6 +14,30 @@ import { ByteModel } from '../../src/fuzz/model.js';
 import { formatProgram, type Operation, type Program } from '../../src/fuzz/program.js';
 import { fuzz, judge, replayToken } from '../../src/fuzz/runner.js';
 import { errnoName } from '../../src/kernel/errno.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { syscalls } from '../../src/kernel/syscalls.js';
+
+/**
+ * Plants a bug in every kernel `on` picks while it runs: pread reports a byte more than it read.
+ * Returns what takes it out again.
+ */
+function plantPreadBug(on: (k: Kernel) => boolean): () => void {
+  const orig = Kernel.prototype.run;
+  Kernel.prototype.run = function (this: Kernel, opts) {
+    if (on(this)) {
+      const e = syscalls(this).table.get('pread')!;
+      const h = e.handler as (...a: never[]) => Generator<unknown, number, unknown>;
+      (e as { handler: unknown }).handler = function* (...a: never[]) {
+        const r: number = yield* h(...a);
+        return r > 0 ? r + 1 : r;
+      };
+    }
+    return orig.call(this, opts);
+  };
+  return () => {
+    Kernel.prototype.run = orig;
+  };
+}
 
 describe('fuzz: the seeded share', () => {
   it('runs 2,500 programs of seed 1 without a failure', () => {
@@ -105,20 +129,7 @@ describe('fuzz: fast-forward on and off give the same failures', () => {
   });
 
   it('a kernel whose pread goes wrong only with fast-forward on is caught by the comparison', async () => {
-    const { syscalls } = await import('../../src/kernel/syscalls.js');
-    const { Kernel } = await import('../../src/kernel/kernel.js');
-    const orig = Kernel.prototype.run;
-    Kernel.prototype.run = function (this: InstanceType<typeof Kernel>, opts) {
-      if (this.config.fastForward) {
-        const e = syscalls(this).table.get('pread')!;
-        const h = e.handler as (...a: never[]) => Generator<unknown, number, unknown>;
-        (e as { handler: unknown }).handler = function* (...a: never[]) {
-          const r: number = yield* h(...a);
-          return r > 0 ? r + 1 : r;
-        };
-      }
-      return orig.call(this, opts);
-    };
+    const unplant = plantPreadBug((k) => k.config.fastForward);
     const ops: Operation[] = [
       { t: 'open', path: 'file', flags: 2 },
       { t: 'pwrite', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 4, pos: 0 },
@@ -142,27 +153,14 @@ describe('fuzz: fast-forward on and off give the same failures', () => {
       expect(judge(prog(false)).failures).toEqual([]);
       expect(judge(prog(true, 'tso')).failures.some((f) => f.kind === 'fast-forward')).toBe(false);
     } finally {
-      Kernel.prototype.run = orig;
+      unplant();
     }
   });
 });
 
 describe('fuzz: a planted bug is found, shrunk and replayable', () => {
   it('a kernel whose pread returns one byte too many is caught', async () => {
-    const sys = await import('../../src/kernel/syscalls.js');
-    const { syscalls } = sys;
-    const { Kernel } = await import('../../src/kernel/kernel.js');
-    // Plant the bug on every kernel made while the fuzzer runs: pread reports a byte more than it read.
-    const orig = Kernel.prototype.run;
-    Kernel.prototype.run = function (this: InstanceType<typeof Kernel>, opts) {
-      const e = syscalls(this).table.get('pread')!;
-      const h = e.handler as (...a: never[]) => Generator<unknown, number, unknown>;
-      (e as { handler: unknown }).handler = function* (...a: never[]) {
-        const r: number = yield* h(...a);
-        return r > 0 ? r + 1 : r;
-      };
-      return orig.call(this, opts);
-    };
+    const unplant = plantPreadBug(() => true);
     try {
       const r = fuzz({ programs: 400, seed: 3, shrinkRuns: 200 });
       expect(r.found.length).toBeGreaterThan(0);
@@ -176,7 +174,7 @@ describe('fuzz: a planted bug is found, shrunk and replayable', () => {
       // The token names the minimal program.
       expect(replayToken(f.token)).toEqual(f.program);
     } finally {
-      Kernel.prototype.run = orig;
+      unplant();
     }
   }, 60_000);
 });

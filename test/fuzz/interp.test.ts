@@ -5,7 +5,7 @@
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { runProgram } from '../../src/fuzz/interp.js';
-import type { Operation, Program } from '../../src/fuzz/program.js';
+import type { IocbArg, Operation, Program } from '../../src/fuzz/program.js';
 
 function prog(ops: Operation[], memoryModel: Program['memoryModel'] = 'sc'): Program {
   return { cpus: 1, timed: false, memoryModel, fastForward: false, seed: 0, procs: [{ ops }] };
@@ -14,21 +14,18 @@ function prog(ops: Operation[], memoryModel: Program['memoryModel'] = 'sc'): Pro
 const ctx0 = { k: 'ctx', i: 0 } as const;
 const aSecond = { k: 'ns', ns: 1e9 } as const;
 
+/** `__submit_ios` of `iocbs` on the first context, with `nr` telling the truth. */
+function submit(iocbs: readonly IocbArg[]): Operation {
+  return { t: 'submit', ctx: ctx0, iocbs, nrDelta: 0, arr: null };
+}
+
 describe('fuzz interpreter', () => {
   it("follows an iocb's fd as the kernel reads it: 32 bits, so 2^32 is fd 0 (the file, grown by the write)", () => {
     const r = runProgram(
       prog([
         { t: 'open', path: 'file', flags: 2 },
         { t: 'open', path: 'aio', flags: 2 },
-        {
-          t: 'submit',
-          ctx: ctx0,
-          iocbs: [
-            { k: 'iocb', op: 1, fd: { k: 'raw', v: 2 ** 32 }, buf: { k: 'priv' }, len: 512, pos: 4608 },
-          ],
-          nrDelta: 0,
-          arr: null,
-        },
+        submit([{ k: 'iocb', op: 1, fd: { k: 'raw', v: 2 ** 32 }, buf: { k: 'priv' }, len: 512, pos: 4608 }]),
         { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: aSecond },
         { t: 'read', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 8192, pos: 0 },
       ]),
@@ -42,13 +39,7 @@ describe('fuzz interpreter', () => {
       prog([
         { t: 'open', path: 'aio', flags: 2 },
         { t: 'open', path: 'file', flags: 0o40002 }, // O_RDWR | O_DIRECT
-        {
-          t: 'submit',
-          ctx: ctx0,
-          iocbs: [{ k: 'iocb', op: 1, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 512, pos: 0.5 }],
-          nrDelta: 0,
-          arr: null,
-        },
+        submit([{ k: 'iocb', op: 1, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 512, pos: 0.5 }]),
         { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: aSecond },
         { t: 'pread', fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, count: 512, pos: 0 },
       ]),
@@ -82,23 +73,17 @@ describe('fuzz interpreter', () => {
         { t: 'mmap', len: 4096, prot: 3, fd: ctx0 },
         { t: 'open', path: 'disk', flags: 2 },
         { t: 'mmap', len: 16384, prot: 3, fd: null },
-        {
-          t: 'submit',
-          ctx: ctx0,
-          iocbs: [
-            {
-              k: 'iocb',
-              op: 0,
-              fd: { k: 'data', i: 0 },
-              buf: { k: 'map', i: 1, off: 0 },
-              len: 512,
-              pos: 3585,
-            },
-            { k: 'iocb', op: 0, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 0, pos: 0 },
-          ],
-          nrDelta: 0,
-          arr: null,
-        },
+        submit([
+          {
+            k: 'iocb',
+            op: 0,
+            fd: { k: 'data', i: 0 },
+            buf: { k: 'map', i: 1, off: 0 },
+            len: 512,
+            pos: 3585,
+          },
+          { k: 'iocb', op: 0, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 0, pos: 0 },
+        ]),
         { t: 'getevents', ctx: ctx0, nr: 2, events: { k: 'map', i: 0, off: 1 }, timeout: aSecond },
       ]),
     );
@@ -205,13 +190,7 @@ describe('fuzz interpreter', () => {
           { t: 'open', path: 'aio', flags: 2 },
           { t: 'mmap', len: 4096, prot: 3, fd: ctx0 },
           { t: 'open', path: 'aiotest', flags: 2 },
-          {
-            t: 'submit',
-            ctx: ctx0,
-            iocbs: [{ k: 'iocb', op: 0, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 0, pos: 0 }],
-            nrDelta: 0,
-            arr: null,
-          },
+          submit([{ k: 'iocb', op: 0, fd: { k: 'data', i: 0 }, buf: { k: 'priv' }, len: 0, pos: 0 }]),
           { t: 'ring-reap', ring: 0, max: 1 },
           { t: 'getevents', ctx: ctx0, nr: 1, events: null, timeout: { k: 'none' } },
         ],
@@ -245,24 +224,18 @@ describe('fuzz interpreter', () => {
           { t: 'open', path: 'disk', flags: 2 },
           { t: 'open', path: 'aio', flags: 2 },
           { t: 'mmap', len: 16384, prot: 3, fd: null },
-          { t: 'submit', ctx: ctx0, iocbs: [fsync, fsync], nrDelta: 0, arr: null },
+          submit([fsync, fsync]),
           { t: 'nanosleep', ns: 1e6 },
-          {
-            t: 'submit',
-            ctx: ctx0,
-            iocbs: [
-              {
-                k: 'iocb',
-                op: 0,
-                fd: { k: 'data', i: 0 },
-                buf: { k: 'map', i: 0, off: 4064 },
-                len: 7680,
-                pos: 10752,
-              },
-            ],
-            nrDelta: 0,
-            arr: null,
-          },
+          submit([
+            {
+              k: 'iocb',
+              op: 0,
+              fd: { k: 'data', i: 0 },
+              buf: { k: 'map', i: 0, off: 4064 },
+              len: 7680,
+              pos: 10752,
+            },
+          ]),
           reap,
           reap,
           reap,
